@@ -1,0 +1,74 @@
+"""The ``fluidgan`` command line: one thin click command per stage (see CONTRACTS.md).
+
+Commands are imported lazily from :data:`COMMANDS`, so ``fluidgan --help`` and the solver
+stages start without importing torch. Errors: a :class:`~fluidgan.errors.UserError` or a
+bad option prints one line and exits 2; an internal failure prints one line and exits 1
+(set ``FLUIDGAN_DEBUG=1`` for the traceback).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from fluidgan import __version__
+from fluidgan.errors import UserError
+
+COMMANDS = {
+    "simulate": "fluidgan.cli.simulate:simulate",
+    "info": "fluidgan.cli.info:info",
+    "train": "fluidgan.cli.train:train_cmd",
+    "gan": "fluidgan.cli.gan:gan",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+
+    def get_command(self, ctx, name):
+        if name in COMMANDS:
+            module, attr = COMMANDS[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fluidgan")
+def cli():
+    """fluidgan: fluid super-resolution with tempoGAN.
+
+    \b
+    fluidgan simulate   Numba smoke solver -> paired low/high-res HDF5
+    fluidgan info       describe a dataset, simulation file, run or checkpoint
+    fluidgan train      tempoGAN: generator + spatial and temporal discriminators
+    fluidgan gan        image GAN variants: train, sample, FID/IS
+    """
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        rv = cli.main(args=argv, prog_name="fluidgan", standalone_mode=False)
+    except click.exceptions.Abort:
+        fail("aborted", 130)
+    except click.UsageError as e:
+        fail(" ".join(e.format_message().split()), 2)
+    except click.ClickException as e:
+        fail(e.format_message(), e.exit_code)
+    except UserError as e:
+        fail(str(e), 2)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except Exception as e:  # an internal failure: one line unless debugging
+        if os.environ.get("FLUIDGAN_DEBUG"):
+            raise
+        fail(f"{type(e).__name__}: {e} (set FLUIDGAN_DEBUG=1 for the traceback)", 1)
+    sys.exit(rv if isinstance(rv, int) else 0)

@@ -1,0 +1,45 @@
+"""Options every command shares: ``--config``, ``--set`` and ``--quiet``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from fluidgan.errors import UserError
+
+
+def config_options(fn):
+    fn = click.option(
+        "--set",
+        "sets",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Override one config value, e.g. --set scene.pressure.tol=1e-4 (repeatable).",
+    )(fn)
+    fn = click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False),
+        help="A TOML config; --set and explicit options override it.",
+    )(fn)
+    return fn
+
+
+def quiet_option(fn):
+    return click.option("--quiet", "-q", is_flag=True, help="No progress bar.")(fn)
+
+
+def show_progress(quiet: bool) -> bool:
+    return not quiet and sys.stderr.isatty()
+
+
+def parse_fraction(value: str, option: str) -> tuple[int, int]:
+    """``"K/N"`` -> (K, N)."""
+    try:
+        k, n = (int(v) for v in value.split("/"))
+    except ValueError:
+        raise UserError(f"{option} {value!r}: expected K/N, e.g. 0/4") from None
+    if n < 1:
+        raise UserError(f"{option} {value!r}: N must be >= 1")
+    return k, n

@@ -1,0 +1,205 @@
+"""Typed configs: dataclasses with defaults, TOML presets that override what they change,
+``--set a.b=c`` overrides, and an error naming the key for anything unknown or mistyped.
+
+Every stage's config is a dataclass tree. :func:`build` turns plain data (TOML tables)
+into it, checking every key and value; :func:`to_dict` turns it back, and the resolved
+config is saved next to every output with :func:`save_toml`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
+
+import tomli_w
+import tomllib
+
+from fluidgan.errors import UserError
+
+T = TypeVar("T")
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+def build(cls: type[T], data: Mapping[str, Any] | None = None, where: str = "") -> T:
+    """A ``cls`` dataclass from plain data; unknown keys and bad values raise UserError."""
+    data = dict(data or {})
+    hints = get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise UserError(
+            f"unknown config key '{_join(where, unknown[0])}'; valid keys: {', '.join(names)}"
+        )
+    kwargs = {k: _convert(hints[k], v, _join(where, k)) for k, v in data.items()}
+    try:
+        obj = cls(**kwargs)
+    except (TypeError, ValueError) as e:
+        raise UserError(f"config '{where or cls.__name__}': {e}") from None
+    return obj
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _convert(tp: Any, value: Any, where: str) -> Any:
+    """Check ``value`` against the annotation ``tp`` and coerce what is safe to coerce."""
+    origin, args = get_origin(tp), get_args(tp)
+    if tp is Any:
+        return value
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, Mapping):
+            raise UserError(f"config '{where}' must be a table, got {value!r}")
+        return build(tp, value, where)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return _convert(option, value, where)
+            except UserError as e:
+                errors.append(str(e))
+        raise UserError(errors[0])
+    if origin is Literal:
+        if value not in args:
+            raise UserError(
+                f"config '{where}' is {value!r}; valid values: {', '.join(map(str, args))}"
+            )
+        return value
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise UserError(f"config '{where}' must be a list, got {value!r}")
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise UserError(f"config '{where}' needs {len(args)} items, got {len(value)}")
+            return tuple(
+                _convert(a, v, f"{where}[{i}]")
+                for i, (a, v) in enumerate(zip(args, value, strict=True))
+            )
+        item = args[0] if args else Any
+        items = [_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict or tp is dict:
+        if not isinstance(value, Mapping):
+            raise UserError(f"config '{where}' must be a table, got {value!r}")
+        return dict(value)
+    return _convert_scalar(tp, value, where)
+
+
+def _convert_scalar(tp: Any, value: Any, where: str) -> Any:
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    elif isinstance(value, tp):
+        return value
+    name = getattr(tp, "__name__", str(tp))
+    raise UserError(f"config '{where}' must be {name}, got {value!r}")
+
+
+def to_dict(obj: Any) -> Any:
+    """Plain data (dicts, lists, scalars) from a dataclass tree; ``None`` entries dropped."""
+    if dataclasses.is_dataclass(obj):
+        return {
+            f.name: to_dict(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if getattr(obj, f.name) is not None
+        }
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, Mapping):
+        return {k: to_dict(v) for k, v in obj.items() if v is not None}
+    return obj
+
+
+def load_toml(path: str | os.PathLike) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise UserError(f"{path}: invalid TOML ({e})") from None
+
+
+def save_toml(data: Mapping[str, Any], path: str | os.PathLike) -> Path:
+    """Write ``data`` as TOML atomically (temporary name, then rename)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(tomli_w.dumps(to_dict(data)))
+    os.replace(tmp, path)
+    return path
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep merge: tables merge key by key, everything else is replaced."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def parse_set(item: str) -> dict[str, Any]:
+    """``"a.b=3"`` -> ``{"a": {"b": 3}}``; the value is read as TOML, else as a string."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise UserError(f"--set {item!r}: expected KEY=VALUE, e.g. solver.tol=1e-4")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    out: dict[str, Any] = {}
+    node = out
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return out
+
+
+def apply_sets(data: Mapping[str, Any], sets: Iterable[str]) -> dict[str, Any]:
+    out = dict(data)
+    for item in sets:
+        out = merge(out, parse_set(item))
+    return out
+
+
+def preset_path(kind: str, name: str) -> Path:
+    """``configs/<kind>/<name>.toml``; a UserError lists the presets that exist."""
+    path = CONFIG_DIR / kind / f"{name}.toml"
+    if not path.is_file():
+        names = sorted(p.stem for p in (CONFIG_DIR / kind).glob("*.toml"))
+        raise UserError(f"unknown {kind} preset {name!r}; available: {', '.join(names)}")
+    return path
+
+
+def resolve(
+    cls: type[T],
+    *layers: Mapping[str, Any] | None,
+    sets: Iterable[str] = (),
+) -> T:
+    """Defaults <- each layer in order (preset file, command-line options) <- ``--set``."""
+    data: dict[str, Any] = {}
+    for layer in layers:
+        if layer:
+            data = merge(data, layer)
+    return build(cls, apply_sets(data, sets))

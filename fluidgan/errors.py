@@ -1,0 +1,7 @@
+"""Errors that reach the user as one line and exit code 2 (see CONTRACTS.md)."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Bad input or usage: a file, key or value at fault, named in the message."""

@@ -1,0 +1,119 @@
+"""Stage ``info``: describe a dataset directory, a simulation file, a run or a checkpoint.
+
+Describers are registered with a predicate that recognises their kind of path; the first
+that matches answers. Other stages add theirs (runs, checkpoints) with :func:`describer`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from fluidgan.errors import UserError
+from fluidgan.io.simfile import FORMAT, open_sim, read_meta
+
+Describer = Callable[[Path], dict]
+DESCRIBERS: list[tuple[str, Callable[[Path], bool], Describer]] = []
+
+
+def describer(kind: str, matches: Callable[[Path], bool]):
+    def register(fn: Describer) -> Describer:
+        DESCRIBERS.append((kind, matches, fn))
+        return fn
+
+    return register
+
+
+def describe(path: str | os.PathLike) -> dict:
+    """What ``path`` is and what it holds, as plain data."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: no such file or directory")
+    for kind, matches, fn in DESCRIBERS:
+        if matches(path):
+            return {"kind": kind, "path": str(path), **fn(path)}
+    kinds = ", ".join(k for k, _, _ in DESCRIBERS)
+    raise UserError(f"{path}: not something fluidgan knows ({kinds})")
+
+
+def _is_sim(path: Path) -> bool:
+    if not (path.is_file() and h5py.is_hdf5(path)):
+        return False
+    with h5py.File(path, "r") as f:
+        return f.attrs.get("format") == FORMAT
+
+
+@describer("simulation", _is_sim)
+def describe_sim(path: Path) -> dict:
+    with open_sim(path) as f:
+        meta = read_meta(f)
+        time = f["time"][:]
+        groups = {}
+        for name in ("high", "low", "sr"):
+            if name not in f:
+                continue
+            density = f[name]["density"]
+            last = density[-1]
+            groups[name] = {
+                "shape": list(density.shape),
+                "datasets": sorted(f[name].keys()),
+                "last_frame_density": {
+                    "min": float(last.min()),
+                    "max": float(last.max()),
+                    "mean": float(last.mean()),
+                },
+            }
+        return {
+            "dim": meta.dim,
+            "factor": meta.factor,
+            "dt_per_frame": meta.dt,
+            "seed": meta.seed,
+            "frames": len(time),
+            "time": [float(time[0]), float(time[-1])],
+            "scene": meta.scene.get("name"),
+            "generator": meta.scene.get("generator"),
+            "solver": meta.solver,
+            "groups": groups,
+            "size_mb": round(path.stat().st_size / 2**20, 2),
+        }
+
+
+@describer("dataset", lambda p: (p / "manifest.json").is_file())
+def describe_dataset(path: Path) -> dict:
+    manifest = json.loads((path / "manifest.json").read_text())
+    sims = manifest["sims"]
+    present = [s for s in sims if (path / s["file"]).exists()]
+    scene = manifest["config"]["scene"]
+    size = sum((path / s["file"]).stat().st_size for s in present)
+    return {
+        "dim": manifest["dim"],
+        "factor": manifest["factor"],
+        "scene": scene.get("name"),
+        "res": scene.get("res"),
+        "frames": scene.get("frames"),
+        "sims": len(sims),
+        "complete": len(present),
+        "pending": [s["index"] for s in sims if s not in present][:20],
+        "size_mb": round(size / 2**20, 2),
+        "low_res": [int(n) // int(manifest["factor"]) for n in scene.get("res", [])],
+    }
+
+
+def format_info(info: dict, indent: int = 0) -> str:
+    """A readable, indented rendering of :func:`describe`'s answer."""
+    lines = []
+    for key, value in info.items():
+        pad = "  " * indent
+        if isinstance(value, dict):
+            lines.append(f"{pad}{key}:")
+            lines.append(format_info(value, indent + 1))
+        else:
+            if isinstance(value, float | np.floating):
+                value = f"{value:.6g}"
+            lines.append(f"{pad}{key}: {value}")
+    return "\n".join(lines)

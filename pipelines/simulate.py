@@ -1,0 +1,285 @@
+"""Stage ``simulate``: run randomised scenes, write paired low/high-res simulation files.
+
+A dataset is a directory: ``config.toml`` (resolved), ``manifest.json`` and one
+``sim_NNNNN.h5`` per simulation. Simulation ``i`` draws everything from
+``sim_seed(seed, i)``, so a file depends on nothing but the config and its index: the same
+seed gives bit-identical files whatever ``workers`` or ``shard``. Files appear under their
+final name only when complete; a rerun skips them (resume), sharded jobs on several
+machines fill one directory, and the manifest is rebuilt from the files present.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fluidgan import __version__
+from fluidgan.config import save_toml, to_dict
+from fluidgan.errors import UserError
+from fluidgan.io.simfile import SimMeta, SimWriter
+from solvers.lowres import derive_low
+from solvers.scene import SceneConfig, concrete_scene
+from solvers.smoke import Smoke
+
+MANIFEST = "manifest.json"
+CONFIG = "config.toml"
+
+
+@dataclass
+class SimulateConfig:
+    """``fluidgan simulate``: how many simulations of which scene, from which seed."""
+
+    sims: int = 1
+    seed: int = 0
+    scene: SceneConfig = field(default_factory=SceneConfig)
+
+    def __post_init__(self):
+        if self.sims < 1:
+            raise ValueError(f"sims must be >= 1, got {self.sims}")
+
+
+def sim_seed(seed: int, index: int) -> int:
+    """The seed of simulation ``index``: independent streams from one dataset seed."""
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+
+
+def sim_name(index: int) -> str:
+    return f"sim_{index:05d}.h5"
+
+
+def shard_indices(sims: int, shard: tuple[int, int]) -> list[int]:
+    """Simulations of shard ``k`` of ``n`` (0-based): every n-th index from k."""
+    k, n = shard
+    if not 0 <= k < n:
+        raise UserError(f"--shard {k}/{n}: K must be in 0..{n - 1}")
+    return list(range(k, sims, n))
+
+
+def solver_settings(scene: SceneConfig) -> dict:
+    return {
+        "name": "fluidgan.solvers.smoke",
+        "advection": scene.advection,
+        "clamp": scene.clamp,
+        "pressure": to_dict(scene.pressure),
+        "dt": scene.dt,
+        "substeps": scene.substeps,
+    }
+
+
+def run_simulation(
+    scene: SceneConfig, seed: int, path: Path, on_frame: Callable[[], None] | None = None
+) -> Path:
+    """Simulate one concrete scene and write it atomically to ``path``."""
+    scene = concrete_scene(scene, seed)
+    smoke = Smoke(scene)
+    for _ in range(scene.warmup):
+        smoke.advance_frame()
+    meta = SimMeta(
+        dim=scene.dim,
+        factor=scene.factor,
+        dt=scene.dt * scene.substeps,
+        seed=seed,
+        scene=to_dict(scene),
+        solver=solver_settings(scene),
+    )
+    with SimWriter(path, meta, scene.frames, scene.shape, scene.low_shape) as writer:
+        for _ in range(scene.frames):
+            smoke.advance_frame()
+            density, velocity = smoke.frame()
+            low_density, low_velocity = derive_low(density, velocity, scene.factor)
+            writer.write_frame(
+                smoke.time,
+                **{
+                    "high/density": density,
+                    "high/velocity": velocity,
+                    "low/density": low_density,
+                    "low/velocity": low_velocity,
+                },
+            )
+            if on_frame:
+                on_frame()
+    return path
+
+
+def _worker(args: tuple) -> tuple[int, float]:
+    scene, seed, path, index, threads = args
+    import numba
+
+    numba.set_num_threads(threads)
+    start = time.perf_counter()
+    run_simulation(scene, seed, path)
+    return index, time.perf_counter() - start
+
+
+def prepare_output(out: Path, config: SimulateConfig, overwrite: bool) -> None:
+    """Create ``out``, or accept it for a resume when it holds the same config."""
+    resolved = to_dict(config)
+    saved = out / MANIFEST
+    if saved.exists():
+        previous = json.loads(saved.read_text()).get("config")
+        if overwrite:
+            for f in out.glob("sim_*.h5*"):
+                f.unlink()
+            shutil.rmtree(out / "previews", ignore_errors=True)
+        elif previous != resolved:
+            raise UserError(
+                f"{out}: holds a dataset with another config; pass --overwrite to replace it"
+            )
+    elif out.exists() and any(out.iterdir()) and not overwrite:
+        raise UserError(f"{out}: exists and is not a fluidgan dataset; pass --overwrite")
+    out.mkdir(parents=True, exist_ok=True)
+    save_toml(resolved, out / CONFIG)
+    write_manifest(out, config)
+
+
+def write_manifest(out: Path, config: SimulateConfig) -> dict:
+    """Rebuild ``manifest.json`` from the files present (safe with concurrent shards)."""
+    sims = []
+    for i in range(config.sims):
+        name = sim_name(i)
+        done = (out / name).exists()
+        sims.append(
+            {
+                "index": i,
+                "file": name,
+                "seed": sim_seed(config.seed, i),
+                "status": "complete" if done else "pending",
+                "frames": config.scene.frames,
+            }
+        )
+    manifest = {
+        "format": "fluidgan.dataset",
+        "format_version": 1,
+        "fluidgan_version": __version__,
+        "dim": config.scene.dim,
+        "factor": config.scene.factor,
+        "complete": sum(s["status"] == "complete" for s in sims),
+        "sims": sims,
+        "config": to_dict(config),
+    }
+    tmp = out / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1))
+    os.replace(tmp, out / MANIFEST)
+    return manifest
+
+
+def simulate(
+    config: SimulateConfig,
+    out: str | os.PathLike,
+    *,
+    workers: int = 1,
+    shard: tuple[int, int] = (0, 1),
+    overwrite: bool = False,
+    preview: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Run the simulations of this shard that are not complete yet; return the manifest."""
+    out = Path(out)
+    if workers < 1:
+        raise UserError(f"--workers must be >= 1, got {workers}")
+    prepare_output(out, config, overwrite)
+    todo = [i for i in shard_indices(config.sims, shard) if not (out / sim_name(i)).exists()]
+    scene = config.scene
+    bar = _progress(len(todo) * scene.frames, progress, "simulate")
+    if workers == 1 or len(todo) <= 1:
+        for i in todo:
+            run_simulation(
+                scene, sim_seed(config.seed, i), out / sim_name(i), on_frame=lambda: bar.update(1)
+            )
+            _after_sim(out, config, i, preview)
+    else:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        jobs = [(scene, sim_seed(config.seed, i), out / sim_name(i), i, threads) for i in todo]
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(min(workers, len(todo))) as pool:
+            for i, _seconds in pool.imap_unordered(_worker, jobs):
+                bar.update(scene.frames)
+                _after_sim(out, config, i, preview)
+    bar.close()
+    return write_manifest(out, config)
+
+
+def _after_sim(out: Path, config: SimulateConfig, index: int, preview: bool) -> None:
+    write_manifest(out, config)
+    if preview:
+        from fluidgan.io.preview import preview_sim
+
+        (out / "previews").mkdir(exist_ok=True)
+        preview_sim(out / sim_name(index), out / "previews" / f"sim_{index:05d}")
+
+
+def _progress(total: int, enabled: bool, desc: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="frame", disable=not enabled, leave=False)
+
+
+def with_overrides(config: SimulateConfig, **scene_fields) -> SimulateConfig:
+    return dataclasses.replace(config, scene=dataclasses.replace(config.scene, **scene_fields))
+
+
+def scene_preset(name: str, dim: int | None) -> Path:
+    """``configs/scenes/<name><dim>d.toml`` if it exists, else ``<name>.toml``."""
+    from fluidgan.config import CONFIG_DIR
+
+    folder = CONFIG_DIR / "scenes"
+    candidates = [name] if name[-2:] in ("2d", "3d") else [f"{name}{dim or 2}d", name]
+    for candidate in candidates:
+        path = folder / f"{candidate}.toml"
+        if path.is_file():
+            return path
+    names = sorted(p.stem for p in folder.glob("*.toml"))
+    raise UserError(f"unknown scene {name!r}; available: {', '.join(names)}")
+
+
+def resolve_config(
+    *,
+    scene: str | None = None,
+    config_file: str | os.PathLike | None = None,
+    dim: int | None = None,
+    res: list[int] | None = None,
+    factor: int | None = None,
+    frames: int | None = None,
+    sims: int | None = None,
+    seed: int | None = None,
+    sets: tuple[str, ...] = (),
+) -> SimulateConfig:
+    """Defaults <- scene preset <- ``config_file`` <- explicit options <- ``--set``."""
+    from fluidgan.config import load_toml, merge, resolve
+
+    if res is not None and dim is not None and len(res) not in (1, dim):
+        raise UserError(f"--res {'x'.join(map(str, res))} does not match --dim {dim}")
+    if res is not None and len(res) > 1:
+        dim = len(res)
+    layers = []
+    if scene is not None or config_file is None:
+        layers.append(load_toml(scene_preset(scene or "training", dim)))
+    if config_file is not None:
+        layers.append(load_toml(config_file))
+    base: dict = {}
+    for layer in layers:
+        base = merge(base, layer)
+    preset_dim = base.get("scene", {}).get("dim", 2)
+    options: dict = {"scene": {}}
+    if dim is not None and dim != preset_dim:
+        options["scene"]["dim"] = dim
+        width = base.get("scene", {}).get("res", [128])[0]
+        options["scene"]["res"] = [width] * dim
+    if res is not None:
+        options["scene"]["res"] = res * (dim or preset_dim) if len(res) == 1 else res
+    for key, value in (("factor", factor), ("frames", frames)):
+        if value is not None:
+            options["scene"][key] = value
+    for key, value in (("sims", sims), ("seed", seed)):
+        if value is not None:
+            options[key] = value
+    return resolve(SimulateConfig, base, options, sets=sets)
