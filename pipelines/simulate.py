@@ -186,8 +186,9 @@ def simulate(
     out = Path(out)
     if workers < 1:
         raise UserError(f"--workers must be >= 1, got {workers}")
+    mine = shard_indices(config.sims, shard)
     prepare_output(out, config, overwrite)
-    todo = [i for i in shard_indices(config.sims, shard) if not (out / sim_name(i)).exists()]
+    todo = [i for i in mine if not (out / sim_name(i)).exists()]
     scene = config.scene
     bar = _progress(len(todo) * scene.frames, progress, "simulate")
     if workers == 1 or len(todo) <= 1:

@@ -11,6 +11,8 @@ velocity in cells per *frame*.
 from __future__ import annotations
 
 import math
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,6 +104,7 @@ class Smoke:
         self._vel_out = np.empty_like(self.vel)
         self.step_index = 0
         self.time = 0.0
+        self.timings: dict[str, float] = {}
 
     @property
     def frame_index(self) -> int:
@@ -134,19 +137,30 @@ class Smoke:
 
     def _substep(self, dt: float):
         frame = self.frame_index
-        for source in self.density_sources:
-            if source.active(frame):
-                source.apply(self.density, self.flags, self.time)
-        self.advect(dt)
-        boundaries.reset_outflow(self.density, self.flags)
-        boundaries.set_wall_bcs(self.vel, self.flags)
-        self.add_forces(dt, frame)
-        for source in self.velocity_sources:
-            if source.active(frame):
-                source.apply(self.vel, self.flags)
-        stats = self.projector.project(self.vel)
-        boundaries.set_wall_bcs(self.vel, self.flags)
+        with self.timed("sources"):
+            for source in self.density_sources:
+                if source.active(frame):
+                    source.apply(self.density, self.flags, self.time)
+        with self.timed("advect"):
+            self.advect(dt)
+            boundaries.reset_outflow(self.density, self.flags)
+            boundaries.set_wall_bcs(self.vel, self.flags)
+        with self.timed("forces"):
+            self.add_forces(dt, frame)
+            for source in self.velocity_sources:
+                if source.active(frame):
+                    source.apply(self.vel, self.flags)
+        with self.timed("pressure"):
+            stats = self.projector.project(self.vel)
+            boundaries.set_wall_bcs(self.vel, self.flags)
         return stats
+
+    @contextmanager
+    def timed(self, phase: str):
+        """Accumulate wall time per phase in ``self.timings`` (seconds)."""
+        start = time.perf_counter()
+        yield
+        self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - start
 
     def advect(self, dt: float) -> None:
         kw = {"order": self.order, "clamp": self.scene.clamp}

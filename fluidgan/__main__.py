@@ -1,0 +1,3 @@
+from fluidgan.cli import main
+
+main()
