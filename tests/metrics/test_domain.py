@@ -1,0 +1,71 @@
+"""The digits domain classifier: deterministic, cached, accurate, and sensible IS/FID."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from fluidgan.errors import UserError
+from fluidgan.metrics.domain import (
+    DOMAINS,
+    TrainSettings,
+    classifier_path,
+    state_digest,
+    train_classifier,
+)
+from fluidgan.metrics.features import get_extractor
+from fluidgan.metrics.fid import fid_from_features
+from fluidgan.metrics.images import load_digits_labelled
+from fluidgan.metrics.inception_score import inception_score
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return get_extractor("domain:digits")
+
+
+def test_training_is_deterministic():
+    spec = dataclasses.replace(DOMAINS["digits"], train=TrainSettings(epochs=1))
+    (a, _), (b, _) = train_classifier(spec), train_classifier(spec)
+    assert state_digest(a) == state_digest(b)
+
+
+def test_classifier_is_cached_and_accurate(digits):
+    assert classifier_path(DOMAINS["digits"]).is_file()
+    assert digits.info["test_accuracy"] > 0.95
+    again = get_extractor("domain:digits")  # loaded, not retrained
+    assert again.weights_digest == digits.weights_digest
+
+
+def test_is_domain_of_real_digits_and_of_one_class(digits):
+    x, y = load_digits_labelled("test")
+    real = digits.extract(x)
+    assert real.pool.shape == (len(x), 64) and real.logits.shape == (len(x), 10)
+    assert inception_score(real.logits, splits=10).mean > 7.5  # 10 balanced classes
+    ones = digits.extract(x[y == 1])
+    assert inception_score(ones.logits, splits=1).mean < 1.5  # a collapsed generator
+
+
+def test_fid_domain_orders_degradations(digits):
+    train, _ = load_digits_labelled("train")
+    test, _ = load_digits_labelled("test")
+    noise = np.random.default_rng(0).integers(0, 64, size=test.shape, dtype=np.uint8)
+    noisy = np.clip(test.astype(int) + noise, 0, 255).astype(np.uint8)
+    f_train, f_test, f_noisy = (digits.extract(a).pool for a in (train, test, noisy))
+    assert fid_from_features(f_train, f_test) < fid_from_features(f_train, f_noisy)
+
+
+def test_other_sizes_and_colour_are_converted(digits):
+    x, _ = load_digits_labelled("test")
+    rgb = np.repeat(x[:8], 3, axis=-1)
+    np.testing.assert_allclose(digits.extract(rgb).pool, digits.extract(x[:8]).pool, rtol=1e-6)
+    assert digits.extract(np.zeros((2, 16, 16, 1), np.uint8)).pool.shape == (2, 64)
+
+
+def test_unknown_domain():
+    with pytest.raises(UserError, match="valid: domain:digits"):
+        get_extractor("domain:smoke-v9")
+    with pytest.raises(UserError, match="needs a name"):
+        get_extractor("domain")
