@@ -1,0 +1,235 @@
+"""tempoGAN networks: the residual generator G, the spatial discriminator D_s and the
+temporal discriminator D_t (Xie et al. 2018, SPEC §4), for 2D and 3D from one code path.
+
+Conventions of the reference implementation, kept here:
+
+* "same" padding as TensorFlow has it (the extra cell of an even kernel goes after);
+* every convolution is conv + bias -> BatchNorm (optional) -> activation;
+* weights ~ N(0, 0.04²), biases 0.1; BatchNorm momentum 0.001 (TF decay 0.999), ε 1e-3;
+* LeakyReLU slope 0.2 in the discriminators, ReLU in the generator.
+
+Shapes use ``B`` for the batch, ``C`` for the generator's input channels, ``s`` for the
+low-res spatial shape (``d`` axes, (z,) y, x) and ``S = factor * s`` for the high-res one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+CONV = {2: nn.Conv2d, 3: nn.Conv3d}
+BATCH_NORM = {2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
+
+INIT_STD = 0.04
+INIT_BIAS = 0.1
+BN_MOMENTUM = 0.001
+BN_EPS = 1e-3
+LEAK = 0.2
+DISCRIMINATOR_WIDTHS = (32, 64, 128, 256)
+DISCRIMINATOR_STRIDES = (2, 2, 2, 1)
+
+
+def paper_widths(in_channels: int) -> tuple[tuple[int, int], ...]:
+    """Generator residual-block widths of the paper: (2C, 8C), (128, 128), (32, 8), (2, 1)."""
+    return ((2 * in_channels, 8 * in_channels), (128, 128), (32, 8), (2, 1))
+
+
+def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TensorFlow 'SAME' padding (before, after) of one axis; output size ceil(size/stride)."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+class ConvUnit(nn.Module):
+    """conv (TF-same padding) + bias -> BatchNorm (optional) -> activation (optional).
+
+    (B, c_in, *n) -> (B, c_out, *ceil(n / stride)).
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        c_in: int,
+        c_out: int,
+        kernel: int,
+        stride: int = 1,
+        norm: bool = False,
+        act: nn.Module | None = None,
+        bn_momentum: float = BN_MOMENTUM,
+        bn_eps: float = BN_EPS,
+    ):
+        super().__init__()
+        self.dim, self.kernel, self.stride = dim, kernel, stride
+        # Odd kernels at stride 1 pad symmetrically: let the convolution do it (no copy).
+        self.native = stride == 1 and kernel % 2 == 1
+        padding = kernel // 2 if self.native else 0
+        self.conv = CONV[dim](c_in, c_out, kernel, stride=stride, padding=padding, bias=True)
+        self.norm = BATCH_NORM[dim](c_out, eps=bn_eps, momentum=bn_momentum) if norm else None
+        self.act = act
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.native:
+            pads = [same_padding(n, self.kernel, self.stride) for n in x.shape[2:]]
+            # F.pad lists the last axis first.
+            x = F.pad(x, [p for pair in reversed(pads) for p in pair])
+        x = self.conv(x)
+        if self.norm is not None:
+            x = self.norm(x)
+        if self.act is not None:
+            x = self.act(x)
+        return x
+
+
+class ResBlock(nn.Module):
+    """relu(conv_b(relu(conv_a(x))) + shortcut(x)); 5^d convs, a 1^d shortcut.
+
+    (B, c_in, *n) -> (B, c2, *n).
+    """
+
+    def __init__(self, dim: int, c_in: int, c1: int, c2: int, kernel: int, norm: bool, **bn):
+        super().__init__()
+        self.conv_a = ConvUnit(dim, c_in, c1, kernel, norm=norm, act=nn.ReLU(), **bn)
+        self.conv_b = ConvUnit(dim, c1, c2, kernel, norm=norm, **bn)
+        self.shortcut = ConvUnit(dim, c_in, c2, 1, norm=norm, **bn)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.conv_b(self.conv_a(x)) + self.shortcut(x))
+
+
+class Generator(nn.Module):
+    """G: nearest-neighbour upsampling by ``factor`` (the paper's ×2 twice), then four
+    residual blocks; no BatchNorm in the last block, whose ReLU is the output activation
+    (density >= 0).
+
+    (B, C, *s) low-res input channels -> (B, 1, *(factor·s)) high-res density.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        in_channels: int,
+        factor: int = 4,
+        widths: Sequence[Sequence[int]] | None = None,
+        kernel: int = 5,
+        batch_norm: bool = True,
+        bn_momentum: float = BN_MOMENTUM,
+        bn_eps: float = BN_EPS,
+    ):
+        super().__init__()
+        widths = tuple(tuple(w) for w in (widths or paper_widths(in_channels)))
+        if widths[-1][-1] != 1:
+            raise ValueError(f"the last block must output one channel (density), got {widths}")
+        self.dim, self.in_channels, self.factor = dim, in_channels, factor
+        bn = {"bn_momentum": bn_momentum, "bn_eps": bn_eps}
+        blocks, c_in = [], in_channels
+        for i, (c1, c2) in enumerate(widths):
+            norm = batch_norm and i < len(widths) - 1
+            blocks.append(ResBlock(dim, c_in, c1, c2, kernel, norm, **bn))
+            c_in = c2
+        self.blocks = nn.Sequential(*blocks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Nearest ×2 twice equals nearest ×4 once, cell for cell.
+        x = F.interpolate(x, scale_factor=self.factor, mode="nearest")
+        return self.blocks(x)
+
+
+class Discriminator(nn.Module):
+    """The tempoGAN discriminator stack: conv 4^d stride 2 -> 32 (no BN), stride 2 -> 64,
+    stride 2 -> 128, stride 1 -> 256 (BN), LeakyReLU 0.2 each; flatten; linear -> a logit.
+
+    (B, c_in, *S) -> (logits (B,), [F_1 .. F_4] post-activation feature maps).
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        in_channels: int,
+        tile: int | Sequence[int],
+        widths: Sequence[int] = DISCRIMINATOR_WIDTHS,
+        strides: Sequence[int] = DISCRIMINATOR_STRIDES,
+        kernel: int = 4,
+        batch_norm: bool = True,
+        bn_momentum: float = BN_MOMENTUM,
+        bn_eps: float = BN_EPS,
+    ):
+        super().__init__()
+        shape = [tile] * dim if isinstance(tile, int) else list(tile)
+        bn = {"bn_momentum": bn_momentum, "bn_eps": bn_eps}
+        layers, c_in = [], in_channels
+        for i, (width, stride) in enumerate(zip(widths, strides, strict=True)):
+            norm = batch_norm and i > 0
+            act = nn.LeakyReLU(LEAK)
+            layers.append(ConvUnit(dim, c_in, width, kernel, stride, norm, act, **bn))
+            shape = [-(-n // stride) for n in shape]
+            c_in = width
+        self.dim = dim
+        self.layers = nn.ModuleList(layers)
+        self.linear = nn.Linear(c_in * math.prod(shape), 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        features = []
+        for layer in self.layers:
+            x = layer(x)
+            features.append(x)
+        return self.linear(x.flatten(1)).squeeze(1), features
+
+
+class SpatialDiscriminator(Discriminator):
+    """D_s(x, y): the low-res density, nearest-upsampled to the high-res tile, concatenated
+    with a high-res density.
+
+    low (B, 1, *s), high (B, 1, *S) -> (logits (B,), features).
+    """
+
+    def __init__(self, dim: int, tile: int | Sequence[int], factor: int = 4, **kwargs):
+        super().__init__(dim, 2, tile, **kwargs)
+        self.factor = factor
+
+    def forward(self, low: torch.Tensor, high: torch.Tensor):  # type: ignore[override]
+        condition = F.interpolate(low, scale_factor=self.factor, mode="nearest")
+        return super().forward(torch.cat([condition, high], dim=1))
+
+
+class TemporalDiscriminator(Discriminator):
+    """D_t: three aligned high-res frames (t-1, t, t+1) as channels, no low-res condition.
+
+    frames (B, 3, *S) -> (logits (B,), features).
+    """
+
+    def __init__(self, dim: int, tile: int | Sequence[int], frames: int = 3, **kwargs):
+        super().__init__(dim, frames, tile, **kwargs)
+
+
+def init_weights(module: nn.Module, std: float = INIT_STD, bias: float = INIT_BIAS) -> nn.Module:
+    """The reference initialisation: conv/linear weights ~ N(0, std²), biases = ``bias``;
+    BatchNorm scale 1, shift 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Conv3d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, std)
+            nn.init.constant_(m.bias, bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm3d)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    return module
+
+
+def conv_parameter_count(module: nn.Module) -> int:
+    """Weights and biases of the convolutions and linear layers (BatchNorm excluded): the
+    count the reference prints as 'DOFs'."""
+    return sum(
+        p.numel()
+        for m in module.modules()
+        if isinstance(m, (nn.Conv2d, nn.Conv3d, nn.Linear))
+        for p in m.parameters(recurse=False)
+    )
+
+
+def parameter_count(module: nn.Module) -> int:
+    """All trainable parameters, BatchNorm scales and shifts included."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)

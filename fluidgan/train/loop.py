@@ -1,0 +1,434 @@
+"""The tempoGAN trainer (SPEC §5), readable top to bottom.
+
+One iteration: k_Ds updates of D_s, k_Dt of D_t, k_G of G, each on a fresh batch, in that
+order; then the learning rates step. Real and generated samples go through a
+discriminator in separate passes (BatchNorm sees them apart, as in the reference). The
+generator update combines the spatial batch (L1, D_s, feature loss) and a triplet batch
+(D_t through the advection warp, or the L2 temporal loss).
+
+Batches are dicts from ``fluidgan.data.TileDataset``: spatial ``low`` (B, C, *s),
+``high`` (B, 1, *S), ``low_velocity`` (B, d, *s); temporal the same with a frame axis of 3
+after the batch axis.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from fluidgan.advection import align_triplet
+from fluidgan.config import to_dict
+from fluidgan.models.tempogan import (
+    Generator,
+    SpatialDiscriminator,
+    TemporalDiscriminator,
+    init_weights,
+    paper_widths,
+)
+from fluidgan.train import checkpoint as ckpt
+from fluidgan.train import distributed as dist
+from fluidgan.train.batches import IterationBatches
+from fluidgan.train.config import TrainConfig
+from fluidgan.train.losses import adversarial_loss, feature_loss, l1_loss, temporal_l2_loss
+from fluidgan.train.schedule import make_scheduler
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is left as it was."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the networks' shapes depend on besides the config: the data's dimension,
+    upsampling factor and generator input channels."""
+
+    dim: int
+    factor: int
+    in_channels: int
+    channels: str
+
+    def record(self, cfg: TrainConfig) -> dict[str, Any]:
+        """The checkpoint's ``model`` entry: enough to rebuild the generator."""
+        widths = cfg.model.generator_widths or paper_widths(self.in_channels)
+        return {
+            "dim": self.dim,
+            "factor": self.factor,
+            "in_channels": self.in_channels,
+            "channels": self.channels,
+            "tile": cfg.data.tile,
+            "generator_widths": [list(w) for w in widths],
+            "kernel": cfg.model.kernel,
+            "batch_norm": cfg.model.batch_norm,
+        }
+
+
+def build_networks(cfg: TrainConfig, spec: ModelSpec) -> dict[str, nn.Module]:
+    """G, and D_s / D_t where the ablation switches use them, initialised as the paper."""
+    m = cfg.model
+    bn = {"batch_norm": m.batch_norm, "bn_momentum": m.bn_momentum, "bn_eps": m.bn_eps}
+    tile = cfg.data.tile * spec.factor
+    nets = {
+        "generator": Generator(
+            spec.dim, spec.in_channels, spec.factor, m.generator_widths, m.kernel, **bn
+        )
+    }
+    disc = {"widths": m.discriminator_widths, **bn}
+    if cfg.ablation.spatial_discriminator:
+        nets["spatial"] = SpatialDiscriminator(spec.dim, tile, spec.factor, **disc)
+    if cfg.ablation.temporal == "discriminator":
+        nets["temporal"] = TemporalDiscriminator(spec.dim, tile, **disc)
+    for net in nets.values():
+        init_weights(net, m.init_std, m.init_bias)
+    return nets
+
+
+def set_requires_grad(module: nn.Module | None, flag: bool) -> None:
+    if module is not None:
+        module.requires_grad_(flag)
+
+
+def generate_triplets(generator: nn.Module, low: torch.Tensor) -> torch.Tensor:
+    """G applied to every frame: (B, 3, C, *s) -> (B, 3, 1, *S)."""
+    return generator(low.flatten(0, 1)).unflatten(0, low.shape[:2])
+
+
+class Trainer:
+    """Networks, optimisers and schedulers of one run; one method per kind of update."""
+
+    def __init__(self, cfg: TrainConfig, spec: ModelSpec, ctx: dist.Context):
+        self.cfg, self.spec, self.ctx = cfg, spec, ctx
+        torch.manual_seed(cfg.seed)  # the same initial weights on every rank
+        self.nets = {k: v.to(ctx.device) for k, v in build_networks(cfg, spec).items()}
+        self.wrapped = {k: dist.wrap(v, ctx) for k, v in self.nets.items()}
+        o = cfg.optim
+        self.optimizers = {
+            k: torch.optim.Adam(v.parameters(), lr=o.lr, betas=o.betas)
+            for k, v in self.nets.items()
+        }
+        self.schedulers = {
+            k: make_scheduler(v, cfg.iterations, o.decay_start, o.final_lr, o.decay_power)
+            for k, v in self.optimizers.items()
+        }
+        # One loss object per discriminator: some carry state (BEGAN's k_t).
+        self.adversarial = {
+            k: adversarial_loss(cfg.loss.adversarial, cfg.loss.adversarial_params)
+            for k in ("spatial", "temporal")
+        }
+        self.amp_dtype = amp_dtype(cfg.amp, ctx.device)
+        self.learning_rate = cfg.optim.lr  # the rate of the last iteration, for the logs
+
+    # --- pieces ---------------------------------------------------------------------
+
+    def autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.ctx.device.type, dtype=self.amp_dtype)
+
+    def align(self, frames: torch.Tensor, low_velocity: torch.Tensor) -> torch.Tensor:
+        """A: frames (B, 3, 1, *S) warped to the middle frame's time -> (B, 3, *S)."""
+        frames = frames.float()
+        if self.cfg.ablation.advection:
+            frames = align_triplet(
+                frames, low_velocity, self.spec.factor, self.cfg.ablation.advection_order
+            )
+        return frames[:, :, 0]
+
+    def step(self, name: str, loss: torch.Tensor) -> None:
+        optimizer = self.optimizers[name]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    # --- the three updates ----------------------------------------------------------
+
+    def update_spatial(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """L_Ds = BCE(D_s(x, y), 1) + BCE(D_s(x, G(x)), 0)."""
+        low, high = batch["low"], batch["high"]
+        with torch.no_grad(), self.autocast():
+            fake = self.nets["generator"](low)
+        d_s = self.wrapped["spatial"]
+        with self.autocast():
+            real_logits, _ = d_s(low[:, :1], high)
+            fake_logits, _ = d_s(low[:, :1], fake)
+        return self.discriminator_step("spatial", "d_s", real_logits, fake_logits)
+
+    def update_temporal(self, triplets: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """L_Dt = BCE(D_t(A(Y~)), 1) + BCE(D_t(A(G(X~))), 0); the same warp for both."""
+        low, high, velocity = triplets["low"], triplets["high"], triplets["low_velocity"]
+        with torch.no_grad(), self.autocast():
+            fake = generate_triplets(self.nets["generator"], low)
+        d_t = self.wrapped["temporal"]
+        with self.autocast():
+            real_logits, _ = d_t(self.align(high, velocity))
+            fake_logits, _ = d_t(self.align(fake, velocity))
+        return self.discriminator_step("temporal", "d_t", real_logits, fake_logits)
+
+    def discriminator_step(
+        self, name: str, tag: str, real_logits: torch.Tensor, fake_logits: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """Update a discriminator; log its loss and mean outputs (P(real) for logits)."""
+        adversarial = self.adversarial[name]
+        real_logits, fake_logits = real_logits.float(), fake_logits.float()
+        loss = adversarial.d_loss(real_logits, fake_logits)
+        self.step(name, loss)
+        extra = adversarial.after_d_step(real_logits, fake_logits)
+        squash = torch.sigmoid if adversarial.logits else torch.nn.Identity()
+        return {
+            f"{tag}/loss": loss,
+            f"{tag}/real": squash(real_logits).mean(),
+            f"{tag}/fake": squash(fake_logits).mean(),
+            **{f"{tag}/{k}": torch.tensor(float(v), device=loss.device) for k, v in extra.items()},
+        }
+
+    def update_generator(
+        self, batch: dict[str, torch.Tensor], triplets: dict[str, torch.Tensor] | None
+    ) -> dict[str, torch.Tensor]:
+        """L_G = adv_s + λ_L1 L1 + Σ_j λ_f,j ½‖F_j(y) - F_j(G(x))‖² + λ_t adv_t (or λ_t,L2 L2_t).
+
+        The discriminators run unwrapped with frozen parameters: gradients flow through
+        them into G only.
+        """
+        cfg, nets = self.cfg, self.nets
+        d_s, d_t = nets.get("spatial"), nets.get("temporal")
+        set_requires_grad(d_s, False)
+        set_requires_grad(d_t, False)
+        low, high = batch["low"], batch["high"]
+        terms: dict[str, torch.Tensor] = {}
+        with self.autocast():
+            fake = self.wrapped["generator"](low)
+        terms["l1"] = l1_loss(fake.float(), high)
+        loss = cfg.loss.lambda_l1 * terms["l1"]
+        if d_s is not None:
+            with self.autocast():
+                fake_logits, fake_features = d_s(low[:, :1], fake)
+                with torch.no_grad():
+                    _, real_features = d_s(low[:, :1], high)
+            terms["adv_s"] = self.adversarial["spatial"].g_loss(fake_logits.float())
+            terms["feature"] = feature_loss(real_features, fake_features, cfg.loss.lambda_f)
+            loss = loss + terms["adv_s"] + terms["feature"]
+        if triplets is not None:
+            with self.autocast():
+                fake_t = generate_triplets(self.wrapped["generator"], triplets["low"])
+            aligned = self.align(fake_t, triplets["low_velocity"])
+            if d_t is not None:
+                with self.autocast():
+                    logits, _ = d_t(aligned)
+                terms["adv_t"] = self.adversarial["temporal"].g_loss(logits.float())
+                loss = loss + cfg.loss.lambda_t * terms["adv_t"]
+            else:
+                terms["l2_t"] = temporal_l2_loss(aligned)
+                loss = loss + cfg.loss.lambda_t_l2 * terms["l2_t"]
+        self.step("generator", loss)
+        set_requires_grad(d_s, True)
+        set_requires_grad(d_t, True)
+        return {"g/loss": loss, **{f"g/{k}": v for k, v in terms.items()}}
+
+    # --- one iteration --------------------------------------------------------------
+
+    def iteration(self, batches: IterationBatches) -> dict[str, torch.Tensor]:
+        """All updates of one iteration; each metric is the mean over its updates.
+        ``learning_rate`` is then the rate these updates used."""
+        o = self.cfg.optim
+        for net in self.nets.values():
+            net.train()
+        records: dict[str, list[torch.Tensor]] = defaultdict(list)
+
+        def record(values: dict[str, torch.Tensor]) -> None:
+            for key, value in values.items():
+                records[key].append(value.detach().float())
+
+        k_ds = o.k_ds if "spatial" in self.nets else 0
+        k_dt = o.k_dt if "temporal" in self.nets else 0
+        for batch in batches.spatial[:k_ds]:
+            record(self.update_spatial(batch))
+        for triplets in batches.temporal[:k_dt]:
+            record(self.update_temporal(triplets))
+        g_triplets = batches.temporal[k_dt:] or [None] * o.k_g
+        for batch, triplets in zip(batches.spatial[k_ds:], g_triplets, strict=True):
+            record(self.update_generator(batch, triplets))
+        self.learning_rate = self.optimizers["generator"].param_groups[0]["lr"]
+        for scheduler in self.schedulers.values():
+            scheduler.step()
+        return {key: torch.stack(values).mean() for key, values in records.items()}
+
+    # --- checkpoints ------------------------------------------------------------------
+
+    def state_dict(self, iteration: int, metrics: dict[str, float]) -> dict[str, Any]:
+        nets = self.nets
+        return {
+            "iteration": iteration,
+            "config": to_dict(self.cfg),
+            "model": self.spec.record(self.cfg),
+            "generator": nets["generator"].state_dict(),
+            "spatial_discriminator": nets["spatial"].state_dict() if "spatial" in nets else None,
+            "temporal_discriminator": nets["temporal"].state_dict() if "temporal" in nets else None,
+            "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
+            "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()},
+            "adversarial": {k: dict(v.state) for k, v in self.adversarial.items()},
+            "rng": ckpt.rng_state(),
+            "metrics": metrics,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> int:
+        """Restore everything from a checkpoint; returns its iteration. The learning-rate
+        schedule follows this run's ``iterations`` (it may differ from the saved run's)."""
+        keys = {
+            "generator": "generator",
+            "spatial": "spatial_discriminator",
+            "temporal": "temporal_discriminator",
+        }
+        for name, net in self.nets.items():
+            if state.get(keys[name]) is None:
+                raise ValueError(
+                    f"the checkpoint has no {keys[name]}; the ablation "
+                    "switches differ from the run that wrote it"
+                )
+            net.load_state_dict(state[keys[name]])
+            self.optimizers[name].load_state_dict(state["optimizers"][name])
+            scheduler = self.schedulers[name]
+            scheduler.load_state_dict(state["schedulers"][name])
+            rule = scheduler.lr_lambdas[0]
+            rule.total = self.cfg.iterations
+            for group, base in zip(
+                scheduler.optimizer.param_groups, scheduler.base_lrs, strict=True
+            ):
+                group["lr"] = base * rule(scheduler.last_epoch)
+        for name, values in state.get("adversarial", {}).items():
+            self.adversarial[name].state.update(values)
+        ckpt.set_rng_state(state["rng"])
+        return int(state["iteration"])
+
+    # --- previews ---------------------------------------------------------------------
+
+    @torch.no_grad()
+    def sample(self, batch: dict[str, torch.Tensor], triplet: dict[str, torch.Tensor] | None):
+        """Generator outputs in eval mode (BatchNorm running statistics), for previews:
+        (generated (N, 1, *S), aligned real (3, *S) | None, aligned generated | None)."""
+        g = self.nets["generator"]
+        g.eval()
+        generated = g(batch["low"]).float()
+        real_t = fake_t = None
+        if triplet is not None:
+            fake = generate_triplets(g, triplet["low"][:1])
+            real_t = self.align(triplet["high"][:1], triplet["low_velocity"][:1])[0]
+            fake_t = self.align(fake, triplet["low_velocity"][:1])[0]
+        g.train()
+        return generated, real_t, fake_t
+
+
+def amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
+    """Mixed precision: bfloat16 autocast on CUDA for ``auto``/``bf16`` (its float32 range
+    needs no loss scaling); none on CPU or with ``off``."""
+    if mode == "off" or device.type != "cuda":
+        return None
+    return torch.bfloat16
+
+
+# --- the loop ---------------------------------------------------------------------------
+
+
+class StopRequest:
+    """SIGINT / SIGTERM ask the loop to stop after the current iteration (and checkpoint);
+    a second SIGINT interrupts at once."""
+
+    def __init__(self):
+        self.signal: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopRequest:
+        with contextlib.suppress(ValueError):  # signals only in the main thread
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.signal == signal.SIGINT and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signal = signum
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+@dataclass
+class LoopHooks:
+    """Callbacks of :func:`fit`; each gets the 1-based count of completed iterations.
+    ``after_iteration(done, metrics, trainer)`` is the user's (e.g. a test's) hook."""
+
+    log: Callable[[int, dict[str, float]], None] = lambda it, m: None
+    save: Callable[[int, dict[str, float]], Path | None] = lambda it, m: None
+    preview: Callable[[int], dict[str, float]] = lambda it: {}
+    after_iteration: Callable[[int, dict[str, float], Trainer], None] = lambda it, m, t: None
+
+
+def fit(
+    trainer: Trainer,
+    batches: Iterator[IterationBatches],
+    start: int,
+    stop: int,
+    hooks: LoopHooks,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Run iterations ``start .. stop-1``; checkpoint every ``checkpoint_every``, at the end
+    and when stopped by a signal; raise :class:`TrainingDiverged` on a non-finite loss."""
+    cfg, ctx = trainer.cfg, trainer.ctx
+    metrics: dict[str, float] = {}
+    last_saved: Path | None = None
+    done = start
+    bar = tqdm(total=stop, initial=start, disable=not progress, unit="it", dynamic_ncols=True)
+    t0 = time.perf_counter()
+    with StopRequest() as stop_request, bar:
+        for iteration in range(start, stop):
+            values = trainer.iteration(next(batches))
+            keys = list(values)  # the same keys in the same order on every rank
+            reduced = dist.average(torch.stack([values[k] for k in keys]), ctx).tolist()
+            metrics = dict(zip(keys, reduced, strict=True))
+            metrics["lr"] = trainer.learning_rate
+            done = iteration + 1
+            bad = [k for k, v in metrics.items() if not math.isfinite(v)]
+            if bad:
+                hooks.log(done, metrics)
+                raise TrainingDiverged(
+                    f"training diverged: {bad[0]} = {metrics[bad[0]]} at iteration {done}; "
+                    f"the last good checkpoint is {last_saved or 'none (none was written yet)'}"
+                    " — resume from it with --resume, e.g. with a lower optim.lr"
+                )
+            if cfg.preview_every and done % cfg.preview_every == 0:
+                metrics.update(hooks.preview(done))
+            hooks.log(done, metrics)
+            saved = done % cfg.checkpoint_every == 0 or done == stop
+            if saved:
+                last_saved = hooks.save(done, metrics) or last_saved
+            bar.update(1)
+            bar.set_postfix(
+                {k: f"{metrics[k]:.3g}" for k in ("g/l1", "d_s/loss", "d_t/loss") if k in metrics}
+            )
+            hooks.after_iteration(done, metrics, trainer)
+            # A signal during this iteration stops the run after it, on every rank at once.
+            if dist.any_rank(stop_request.signal is not None, ctx):
+                if not saved:
+                    last_saved = hooks.save(done, metrics) or last_saved
+                break
+    elapsed = time.perf_counter() - t0
+    signame = signal.Signals(stop_request.signal).name if stop_request.signal else None
+    return {
+        "iterations": done,
+        "status": "interrupted" if signame and done < stop else "completed",
+        "signal": signame,
+        "checkpoint": str(last_saved) if last_saved else None,
+        "metrics": metrics,
+        "seconds": elapsed,
+        "iterations_per_second": (done - start) / elapsed if elapsed > 0 else 0.0,
+    }

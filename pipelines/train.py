@@ -1,0 +1,236 @@
+"""The ``train`` stage: tempoGAN from a dataset directory into a run directory.
+
+A run directory holds::
+
+    config.toml                        the resolved TrainConfig
+    checkpoints/ckpt_<iteration>.pt    the newest ``keep_checkpoints`` checkpoints
+    metrics.jsonl, metrics.csv         one row per iteration (and tensorboard/ if installed)
+    previews/preview_<iteration>.png   low-res | generated | ground truth, and D_t's triplet
+
+Under ``torchrun`` every process calls :func:`train`; rank 0 writes the files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import default_collate
+
+from fluidgan.config import build, load_toml, merge, save_toml, to_dict
+from fluidgan.data import channel_count, list_sims, make_datasets
+from fluidgan.data.dataset import read_info
+from fluidgan.errors import UserError
+from fluidgan.train import checkpoint as ckpt
+from fluidgan.train import distributed as dist
+from fluidgan.train.batches import (
+    SPATIAL,
+    TEMPORAL,
+    IterationSampler,
+    iteration_batches,
+    loader,
+    to_device,
+)
+from fluidgan.train.config import TrainConfig
+from fluidgan.train.logging import MetricsLogger, read_metrics
+from fluidgan.train.loop import LoopHooks, ModelSpec, Trainer, fit
+from fluidgan.train.losses import l1_loss
+from fluidgan.train.preview import save_curves, save_preview
+
+
+def train(
+    config: TrainConfig | Mapping[str, Any] | None,
+    data_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    iterations: int | None = None,
+    device: str = "auto",
+    resume: bool = False,
+    progress: bool = False,
+    after_iteration: Callable[[int, dict[str, float], Trainer], None] | None = None,
+) -> dict[str, Any]:
+    """Train until ``iterations`` (default: the config's) iterations are complete.
+
+    config: a TrainConfig, plain data for one, or None for the run's saved config when
+    resuming (else the defaults). resume: continue from the newest checkpoint of
+    ``out_dir`` exactly where it stopped. ``after_iteration(done, metrics, trainer)`` is
+    called after every iteration (tests use it to raise a signal or inspect the weights).
+
+    Returns ``{"run_dir", "status" ("completed" | "interrupted"), "iterations",
+    "checkpoint", "metrics", "seconds", "iterations_per_second", "preview"}``.
+    """
+    run_dir = Path(out_dir)
+    cfg = run_config(config, run_dir, resume, iterations)
+    ctx = dist.setup(device)
+    try:
+        return _train(cfg, Path(data_dir), run_dir, ctx, resume, progress, after_iteration)
+    finally:
+        dist.teardown(ctx)
+
+
+def run_config(
+    config: TrainConfig | Mapping[str, Any] | None,
+    run_dir: Path,
+    resume: bool,
+    iterations: int | None,
+) -> TrainConfig:
+    if config is None:
+        saved = run_dir / "config.toml"
+        config = load_toml(saved) if resume and saved.is_file() else {}
+    data = to_dict(config) if isinstance(config, TrainConfig) else dict(config)
+    if iterations is not None:
+        data = merge(data, {"iterations": iterations})
+    return build(TrainConfig, data)
+
+
+def _train(cfg, data_dir, run_dir, ctx, resume, progress, after_iteration) -> dict[str, Any]:
+    info = read_info(list_sims(data_dir)[0])
+    spec = ModelSpec(
+        info.dim, info.factor, channel_count(cfg.data.channels, info.dim), cfg.data.channels
+    )
+    previous = ckpt.latest_checkpoint(run_dir)
+    if resume and previous is None:
+        raise UserError(f"--resume: {run_dir} has no checkpoint to resume from")
+    if not resume and previous is not None:
+        raise UserError(
+            f"{run_dir} already holds a run ({previous.name}); "
+            "continue it with --resume or choose another --out"
+        )
+    torch.use_deterministic_algorithms(cfg.deterministic)
+    if ctx.device.type == "cuda":
+        torch.backends.cudnn.benchmark = not cfg.deterministic
+
+    trainer = Trainer(cfg, spec, ctx)
+    start = 0
+    if resume:
+        state = ckpt.load_checkpoint(previous)
+        if state["model"] != spec.record(cfg):
+            raise UserError(
+                f"{previous}: its model {state['model']} does not match this "
+                f"config and dataset {spec.record(cfg)}"
+            )
+        try:
+            start = trainer.load_state_dict(state)
+        except (ValueError, RuntimeError, KeyError) as e:
+            raise UserError(f"{previous}: cannot resume from it ({e})") from None
+    result = {
+        "run_dir": str(run_dir),
+        "status": "completed",
+        "iterations": start,
+        "checkpoint": str(previous) if previous else None,
+        "metrics": {},
+        "seconds": 0.0,
+        "iterations_per_second": 0.0,
+        "preview": None,
+    }
+    if start >= cfg.iterations:
+        return result
+    if ctx.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_toml(to_dict(cfg), run_dir / "config.toml")
+
+    streams = data_streams(cfg, data_dir, ctx, start)
+    batches = iteration_batches(*streams["train"], ctx.device)
+    logger = MetricsLogger(run_dir, start, cfg.tensorboard) if ctx.main else None
+    previews: list[Path] = []
+
+    def log(done: int, metrics: dict[str, float]) -> None:
+        if logger is not None:
+            logger.log(done, metrics)
+
+    def save(done: int, metrics: dict[str, float]) -> Path | None:
+        if not ctx.main:
+            return None
+        return ckpt.save_checkpoint(
+            trainer.state_dict(done, metrics),
+            ckpt.checkpoint_path(run_dir, done),
+            cfg.keep_checkpoints,
+        )
+
+    def preview(done: int) -> dict[str, float]:
+        """PNG of the first validation tiles and the D_t triplet; validation L1 of G and
+        of bi/trilinear interpolation (the baseline to beat); the curves so far."""
+        if not ctx.main:
+            return {}
+        batch, triplet = streams["preview"]
+        generated, real_t, fake_t = trainer.sample(batch, triplet)
+        n = cfg.preview_samples
+        path = save_preview(
+            run_dir / "previews" / f"preview_{done:08d}.png",
+            batch["low"][:n, 0],
+            generated[:n, 0],
+            batch["high"][:n, 0],
+            real_t,
+            fake_t,
+            title=f"iteration {done}",
+        )
+        previews.append(path)
+        mode = "bilinear" if spec.dim == 2 else "trilinear"
+        interp = F.interpolate(batch["low"][:, :1], scale_factor=spec.factor, mode=mode)
+        values = {
+            "val/l1": float(l1_loss(generated, batch["high"])),
+            "val/l1_interp": float(l1_loss(interp, batch["high"])),
+        }
+        save_curves([*read_metrics(run_dir), {"iteration": done, **values}], run_dir / "curves.png")
+        return values
+
+    hooks = LoopHooks(
+        log=log,
+        save=save,
+        preview=preview,
+        after_iteration=after_iteration or (lambda done, metrics, trainer: None),
+    )
+    try:
+        result.update(
+            fit(trainer, batches, start, cfg.iterations, hooks, progress=progress and ctx.main)
+        )
+    finally:
+        if logger is not None:
+            logger.close()
+    result["preview"] = str(previews[-1]) if previews else None
+    return result
+
+
+def data_streams(cfg: TrainConfig, data_dir: Path, ctx: dist.Context, start: int):
+    """Training batch streams from iteration ``start`` and a fixed preview batch.
+
+    ``batch_size`` is global: each of the W processes takes B/W tiles and ⌊B/(3W)⌋
+    triplets per update.
+    """
+    if cfg.batch_size % ctx.world:
+        raise UserError(
+            f"batch_size {cfg.batch_size} is not divisible by the {ctx.world} training processes"
+        )
+    local = cfg.batch_size // ctx.world
+    temporal_on = cfg.ablation.temporal != "off"
+    if temporal_on and local < 3:
+        raise UserError(
+            f"batch_size {cfg.batch_size} over {ctx.world} processes leaves "
+            "fewer than 3 tiles per process: no triplet for the temporal loss"
+        )
+    o = cfg.optim
+    n_spatial = (o.k_ds if cfg.ablation.spatial_discriminator else 0) + o.k_g
+    n_temporal = (
+        (o.k_dt if cfg.ablation.temporal == "discriminator" else 0) + o.k_g if temporal_on else 0
+    )
+
+    def stream(dataset, batch, per_iteration, stream_id):
+        sampler = IterationSampler(
+            len(dataset), batch, per_iteration, start, cfg.iterations, cfg.seed, stream_id, ctx.rank
+        )
+        return loader(dataset, sampler, cfg.data.workers, pin=ctx.device.type == "cuda")
+
+    train_s, val_s = make_datasets(cfg.data, data_dir, temporal=False)
+    spatial = stream(train_s, local, n_spatial, SPATIAL)
+    temporal = triplet = None
+    if temporal_on:
+        train_t, val_t = make_datasets(cfg.data, data_dir, temporal=True)
+        temporal = stream(train_t, local // 3, n_temporal, TEMPORAL)
+        triplet = to_device(default_collate([(val_t or train_t)[0]]), ctx.device)
+    shown = val_s or train_s  # without validation sims, show (deterministic) training tiles
+    count = max(cfg.preview_samples, cfg.validation_samples)
+    batch = to_device(default_collate([shown[i] for i in range(count)]), ctx.device)
+    return {"train": (spatial, temporal, n_spatial, n_temporal), "preview": (batch, triplet)}

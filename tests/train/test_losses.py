@@ -1,0 +1,178 @@
+"""tempoGAN losses against hand computations, and their assembly in the generator update."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from fluidgan.advection import align_triplet
+from fluidgan.config import build
+from fluidgan.train import distributed as dist
+from fluidgan.train.config import TrainConfig
+from fluidgan.train.loop import ModelSpec, Trainer
+from fluidgan.train.losses import adversarial_loss, feature_loss, l1_loss, temporal_l2_loss
+
+
+def test_feature_loss_is_negative_half_sum_of_squares_per_layer():
+    rng = np.random.default_rng(0)
+    real = [rng.normal(size=(2, 3, 4, 4)), rng.normal(size=(2, 5, 2, 2))]
+    fake = [rng.normal(size=(2, 3, 4, 4)), rng.normal(size=(2, 5, 2, 2))]
+    weights = [-1e-5, -2e-5]
+    # By hand: Σ_j λ_j · ½ Σ_all (F_j(y) - F_j(G(x)))², summed, not averaged.
+    expected = sum(
+        w * 0.5 * np.sum((r - f) ** 2) for r, f, w in zip(real, fake, weights, strict=True)
+    )
+    got = feature_loss([torch.tensor(a) for a in real], [torch.tensor(a) for a in fake], weights)
+    assert expected < 0
+    assert float(got) == pytest.approx(expected, rel=1e-6)
+
+
+def test_feature_loss_is_sum_reduced_over_the_batch():
+    real, fake = [torch.rand(3, 4, 5, 5)], [torch.rand(3, 4, 5, 5)]
+    once = feature_loss(real, fake, [-1e-5])
+    twice = feature_loss([torch.cat([real[0]] * 2)], [torch.cat([fake[0]] * 2)], [-1e-5])
+    torch.testing.assert_close(twice, 2 * once)  # a mean would give once
+
+
+def test_feature_loss_single_element_by_hand():
+    # ½ · (3 - 1)² · (-1e-5) = -2e-5
+    got = feature_loss([torch.tensor([[3.0]])], [torch.tensor([[1.0]])], [-1e-5])
+    assert float(got) == pytest.approx(-2e-5)
+
+
+def test_feature_loss_checks_the_number_of_layers():
+    with pytest.raises(ValueError, match="weights"):
+        feature_loss([torch.zeros(1)] * 4, [torch.zeros(1)] * 4, [1.0] * 3)
+
+
+def test_l1_is_a_mean():
+    generated = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
+    target = torch.tensor([[1.0, 1.0], [0.0, 0.0]])
+    assert float(l1_loss(generated, target)) == pytest.approx((1 + 0 + 2 + 3) / 4)
+
+
+def test_nsgan_is_bce_on_logits():
+    nsgan = adversarial_loss("nsgan")
+    real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])
+    sig = torch.sigmoid
+    expected_d = -torch.log(sig(real)).mean() - torch.log(1 - sig(fake)).mean()
+    expected_g = -torch.log(sig(fake)).mean()  # non-saturating
+    torch.testing.assert_close(nsgan.d_loss(real, fake), expected_d)
+    torch.testing.assert_close(nsgan.g_loss(fake), expected_g)
+
+
+def test_temporal_l2_sums_the_mean_squared_differences_of_consecutive_frames():
+    a = torch.zeros(2, 3, 4, 4)
+    a[:, 1] = 1.0  # frames 0, 1, 2 = 0, 1, 0 -> mean (0-1)² + mean (1-0)² = 2
+    assert float(temporal_l2_loss(a)) == pytest.approx(2.0)
+    assert float(temporal_l2_loss(torch.ones(2, 3, 4, 4))) == 0.0
+
+
+def tiny_trainer(**overrides) -> Trainer:
+    data = {
+        "batch_size": 6,
+        "seed": 1,
+        "data": {"tile": 4, "channels": "rho+v"},
+        "model": {
+            "generator_widths": [[4, 4], [4, 4], [2, 2], [2, 1]],
+            "discriminator_widths": [2, 4, 4, 4],
+        },
+    }
+    for key, value in overrides.items():
+        section, _, name = key.rpartition(".")
+        (data.setdefault(section, {}) if section else data)[name] = value
+    cfg = build(TrainConfig, data)
+    return Trainer(cfg, ModelSpec(2, 4, 3, "rho+v"), dist.setup("cpu"))
+
+
+def batches(seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    spatial = {
+        "low": torch.rand(6, 3, 4, 4, generator=g),
+        "high": torch.rand(6, 1, 16, 16, generator=g),
+        "low_velocity": torch.randn(6, 2, 4, 4, generator=g),
+    }
+    temporal = {
+        "low": torch.rand(2, 3, 3, 4, 4, generator=g),
+        "high": torch.rand(2, 3, 1, 16, 16, generator=g),
+        "low_velocity": torch.randn(2, 3, 2, 4, 4, generator=g),
+    }
+    return spatial, temporal
+
+
+def test_generator_loss_is_the_weighted_sum_of_its_terms():
+    trainer = tiny_trainer(**{"loss.lambda_l1": 5.0, "loss.lambda_t": 0.7})
+    spatial, temporal = batches()
+    m = trainer.update_generator(spatial, temporal)
+    expected = 5.0 * m["g/l1"] + m["g/adv_s"] + m["g/feature"] + 0.7 * m["g/adv_t"]
+    torch.testing.assert_close(m["g/loss"], expected)
+    assert m["g/feature"] < 0  # λ_f < 0
+
+
+def test_l2_temporal_ablation_replaces_the_temporal_discriminator():
+    trainer = tiny_trainer(**{"ablation.temporal": "l2", "loss.lambda_t_l2": 2.0})
+    assert "temporal" not in trainer.nets
+    spatial, temporal = batches()
+    m = trainer.update_generator(spatial, temporal)
+    assert "g/adv_t" not in m
+    expected = 5.0 * m["g/l1"] + m["g/adv_s"] + m["g/feature"] + 2.0 * m["g/l2_t"]
+    torch.testing.assert_close(m["g/loss"], expected)
+
+
+def test_temporal_term_uses_the_advection_warp_and_its_gradient_reaches_g():
+    trainer = tiny_trainer()
+    _, temporal = batches()
+    frames = torch.rand(2, 3, 1, 16, 16, requires_grad=True)
+    aligned = trainer.align(frames, temporal["low_velocity"])
+    expected = align_triplet(frames.detach(), temporal["low_velocity"], 4)[:, :, 0]
+    torch.testing.assert_close(aligned, expected)
+    logits, _ = trainer.nets["temporal"](aligned)
+    logits.sum().backward()
+    # Frames t-1 and t+1 reach D_t through the warp, frame t directly: all get gradients.
+    assert all(frames.grad[:, i].abs().sum() > 0 for i in range(3))
+
+
+def test_no_advection_feeds_the_raw_frames():
+    trainer = tiny_trainer(**{"ablation.advection": False})
+    _, temporal = batches()
+    frames = torch.rand(2, 3, 1, 16, 16)
+    torch.testing.assert_close(trainer.align(frames, temporal["low_velocity"]), frames[:, :, 0])
+
+
+def test_generator_update_leaves_discriminators_unchanged_and_trainable():
+    trainer = tiny_trainer()
+    spatial, temporal = batches()
+    before = {
+        k: [p.detach().clone() for p in trainer.nets[k].parameters()]
+        for k in ("spatial", "temporal")
+    }
+    g_before = [p.detach().clone() for p in trainer.nets["generator"].parameters()]
+    trainer.update_generator(spatial, temporal)
+    for k, params in before.items():
+        for p, q in zip(params, trainer.nets[k].parameters(), strict=True):
+            assert torch.equal(p, q) and q.requires_grad
+    changed = [
+        not torch.equal(p, q)
+        for p, q in zip(g_before, trainer.nets["generator"].parameters(), strict=True)
+    ]
+    assert all(changed)
+
+
+@pytest.mark.parametrize("name", ["hinge", "lsgan", "wgan", "mmgan"])
+def test_adversarial_loss_swaps_in_by_name(name):
+    trainer = tiny_trainer(**{"loss.adversarial": name})
+    spatial, temporal = batches()
+    m = trainer.update_spatial(spatial)
+    m.update(trainer.update_temporal(temporal))
+    m.update(trainer.update_generator(spatial, temporal))
+    assert all(torch.isfinite(v) for v in m.values())
+    if name == "hinge":  # L_G = -E D(G(x)) for both discriminators' terms
+        assert "g/adv_s" in m and "g/adv_t" in m
+
+
+def test_unknown_adversarial_loss_names_the_valid_ones():
+    from fluidgan.errors import UserError
+
+    with pytest.raises(UserError, match="nsgan"):
+        build(TrainConfig, {"loss": {"adversarial": "nope"}})
