@@ -1,0 +1,396 @@
+"""The GAN training loop: it composes a game, an adversarial loss and registered
+regularisers; nothing here knows which paper a trick comes from.
+
+One iteration: ``d_steps`` discriminator updates, then ``g_steps`` generator updates
+(each on a fresh batch), an encoder update for games that have one, and the EMA of G.
+Losses go to ``log.jsonl``; sample grids to ``samples/iter_NNNNNN.png``; the checkpoint
+``checkpoint.pt`` (written atomically) holds every network, optimiser, the EMA, loss and
+regulariser state, the data order and the RNG states, so ``resume=True`` continues
+bit-for-bit where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from fluidgan import config as cfgio
+from fluidgan.errors import UserError
+from fluidgan.gan.config import GanConfig, image_size, load_config
+from fluidgan.gan.core import Ctx, NetSpec
+from fluidgan.gan.data import Batcher, load_dataset
+from fluidgan.gan.ema import ema_decay, make_ema, update_ema_
+from fluidgan.gan.games import GAMES
+from fluidgan.gan.losses import Loss, get_loss
+from fluidgan.gan.regularizers import Hook, make_hook
+from fluidgan.gan.sample import generate, save_grid, to_uint8
+
+CHECKPOINT = "checkpoint.pt"
+LOG = "log.jsonl"
+CHECKPOINT_FORMAT = "fluidgan.gan.checkpoint"
+
+EvaluateFn = Callable[[np.ndarray], dict[str, float]]
+
+OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
+    "adam": lambda params, lr, betas: torch.optim.Adam(params, lr=lr, betas=betas),
+    "rmsprop": lambda params, lr, betas: torch.optim.RMSprop(params, lr=lr),
+    "sgd": lambda params, lr, betas: torch.optim.SGD(params, lr=lr, momentum=betas[0]),
+}
+
+
+@dataclass
+class Run:
+    """Everything a training run holds."""
+
+    cfg: GanConfig
+    spec: NetSpec
+    game: Any
+    models: dict[str, nn.ModuleDict]
+    optimizers: dict[str, torch.optim.Optimizer]
+    loss: Loss
+    hooks: dict[str, Hook]
+    sources: list[dict[str, Tensor]]
+    batcher: Batcher
+    ema: nn.ModuleDict | None
+    device: torch.device
+    iteration: int = 0
+
+    @property
+    def sampler(self) -> nn.ModuleDict:
+        """The generator side to sample from: the EMA copy when there is one."""
+        return self.ema if self.ema is not None else self.models["g"]
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {device}: CUDA is not available")
+    return dev
+
+
+def build_run(cfg: GanConfig, device: str | torch.device = "cpu") -> Run:
+    """Data, networks, optimisers, loss and hooks for ``cfg``, seeded by train.seed."""
+    device = resolve_device(device)
+    torch.manual_seed(cfg.train.seed)
+    d = cfg.data
+    data = load_dataset(d.name, size=image_size(d), channels=d.channels, path=d.path, **d.options)
+    spec = NetSpec(
+        d.channels,
+        tuple(data.images.shape[2:]),
+        cfg.model.z_dim,
+        cfg.model.width,
+        data.num_classes,
+        cfg.model.conditional,
+    )
+    game = GAMES.get(cfg.model.game)(spec, cfg.model, **cfg.model.game_options)
+    models = {role: nets.to(device) for role, nets in game.build().items()}
+    sources = [
+        {k: v.to(device) for k, v in s.items()} for s in game.sources(data, d, cfg.train.seed)
+    ]
+    o = cfg.optim
+    lrs = {"g": o.lr_g, "d": o.lr_d, "e": o.lr_g}
+    optimizers = {
+        role: OPTIMIZERS[o.name](nets.parameters(), lrs[role], tuple(o.betas))
+        for role, nets in models.items()
+    }
+    return Run(
+        cfg=cfg,
+        spec=spec,
+        game=game,
+        models=models,
+        optimizers=optimizers,
+        loss=get_loss(cfg.loss.name, **cfg.loss.params),
+        hooks={name: make_hook(name, dict(p)) for name, p in cfg.regularizers.items()},
+        sources=sources,
+        batcher=Batcher(sources, cfg.train.batch_size, cfg.train.seed + 1),
+        ema=make_ema(models["g"]) if cfg.train.ema_decay > 0 else None,
+        device=device,
+    )
+
+
+# --- one step ---------------------------------------------------------------------------
+
+
+def _hooks(run: Run, stage: str, scope: str) -> Iterator[tuple[str, Hook]]:
+    return ((n, h) for n, h in run.hooks.items() if stage in h.stages and h.scope == scope)
+
+
+@contextmanager
+def frozen(module: nn.Module) -> Iterator[None]:
+    """No parameter gradients for ``module`` inside the block (D during the G step)."""
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(module.parameters(), flags, strict=True):
+            p.requires_grad_(flag)
+
+
+def _apply_update(run: Run, role: str, total: Tensor) -> None:
+    opt = run.optimizers[role]
+    opt.zero_grad(set_to_none=True)
+    total.backward()
+    opt.step()
+    for _, hook in _hooks(run, role, "after_step"):
+        hook.fn(Ctx(role, run.models[role], run.loss))
+
+
+def _add(logs: dict[str, float], key: str, value: Tensor | float) -> None:
+    value = value.detach() if isinstance(value, Tensor) else value
+    logs[key] = logs.get(key, 0.0) + float(value)
+
+
+def d_step(run: Run, batch: dict[str, Tensor]) -> dict[str, float]:
+    """L_D = Σ_pairs [d_loss(D(x), D(G(z))) + pair terms] + weight terms; one update."""
+    net, logs, total = run.models["d"], {}, torch.zeros((), device=run.device)
+    for pair in run.game.d_pairs(run.models, batch):
+        real_out, fake_out = pair.D(pair.real), pair.D(pair.fake)
+        adv = run.loss.d_loss(real_out.score, fake_out.score)
+        total = total + adv
+        _add(logs, "d/adv", adv)
+        _add(logs, f"D(x){pair.name}", real_out.score.mean())
+        _add(logs, f"D(G(z)){pair.name}", fake_out.score.mean())
+        ctx = Ctx("d", net, run.loss, pair, real_out, fake_out)
+        for name, hook in _hooks(run, "d", "pair"):
+            term = hook.fn(ctx)
+            total = total + term
+            _add(logs, f"d/{name}", term)
+        logs.update(run.loss.after_d_step(real_out.score, fake_out.score))
+    for name, hook in _hooks(run, "d", "net"):
+        term = hook.fn(Ctx("d", net, run.loss))
+        total = total + term
+        _add(logs, f"d/{name}", term)
+    _apply_update(run, "d", total)
+    logs["d_loss"] = float(total.detach())
+    return logs
+
+
+def g_step(run: Run, batch: dict[str, Tensor]) -> dict[str, float]:
+    """L_G = game terms (cycle, ...) + Σ_pairs [g_weight · g_loss(D(G(z))) + pair terms]
+    + weight terms; one update."""
+    net, logs = run.models["g"], {}
+    with frozen(run.models["d"]):
+        pairs, terms = run.game.g_pairs(run.models, batch)
+        total = torch.zeros((), device=run.device)
+        for name, term in terms.items():
+            total = total + term
+            _add(logs, f"g/{name}", term)
+        for pair in pairs:
+            fake_out = pair.D(pair.fake)
+            adv = run.cfg.loss.g_weight * run.loss.g_loss(fake_out.score)
+            total = total + adv
+            _add(logs, "g/adv", adv)
+            ctx = Ctx("g", net, run.loss, pair, None, fake_out)
+            for name, hook in _hooks(run, "g", "pair"):
+                term = hook.fn(ctx)
+                total = total + term
+                _add(logs, f"g/{name}", term)
+        for name, hook in _hooks(run, "g", "net"):
+            term = hook.fn(Ctx("g", net, run.loss))
+            total = total + term
+            _add(logs, f"g/{name}", term)
+        _apply_update(run, "g", total)
+    logs["g_loss"] = float(total.detach())
+    return logs
+
+
+def e_step(run: Run, batch: dict[str, Tensor]) -> dict[str, float]:
+    """The encoder update of games that have one (IcGAN)."""
+    terms = run.game.encoder_loss(run.models, batch)
+    total = sum(terms.values())
+    _apply_update(run, "e", total)
+    return {f"e/{k}": float(v.detach()) for k, v in terms.items()}
+
+
+def train_step(run: Run) -> dict[str, float]:
+    logs: dict[str, float] = {}
+    k_d = run.cfg.optim.d_steps
+    for _ in range(k_d):
+        for key, value in d_step(run, run.batcher.next()).items():
+            _add(logs, key, value / k_d)
+    for _ in range(run.cfg.optim.g_steps):
+        batch = run.batcher.next()
+        for key, value in g_step(run, batch).items():
+            _add(logs, key, value / run.cfg.optim.g_steps)
+        if "e" in run.models:
+            logs.update(e_step(run, batch))
+    if run.ema is not None:
+        t = run.cfg.train
+        update_ema_(run.ema, run.models["g"], ema_decay(run.iteration, t.ema_decay, t.ema_start))
+    return logs
+
+
+# --- sampling, checkpoints, the loop ----------------------------------------------------
+
+
+def checkpoint_state(run: Run) -> dict[str, Any]:
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": 1,
+        "iteration": run.iteration,
+        "config": cfgio.to_dict(run.cfg),
+        "models": {role: nets.state_dict() for role, nets in run.models.items()},
+        "optimizers": {role: opt.state_dict() for role, opt in run.optimizers.items()},
+        "ema": run.ema.state_dict() if run.ema is not None else None,
+        "loss": dict(run.loss.state),
+        "hooks": {name: hook.state for name, hook in run.hooks.items()},
+        "batcher": run.batcher.state_dict(),
+        "rng": {
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        },
+    }
+
+
+def save_checkpoint(run: Run, path: str | os.PathLike) -> Path:
+    """Write atomically: a temporary file, then rename over the old checkpoint."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(checkpoint_state(run), tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def read_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> dict:
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT
+    if not path.is_file():
+        raise UserError(f"{path}: no such checkpoint")
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as e:  # any unreadable file is the user's input
+        raise UserError(f"{path}: not a readable checkpoint ({e})") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise UserError(f"{path}: not a fluidgan GAN checkpoint")
+    return state
+
+
+def load_state(run: Run, state: dict[str, Any]) -> None:
+    """Put a checkpoint's state into a run built from the same config."""
+    for role, nets in run.models.items():
+        nets.load_state_dict(state["models"][role])
+    for role, opt in run.optimizers.items():
+        opt.load_state_dict(state["optimizers"][role])
+    if run.ema is not None:
+        run.ema.load_state_dict(state["ema"])
+    run.loss.state.update(state["loss"])
+    for name, hook in run.hooks.items():
+        hook.state.update(state["hooks"].get(name, {}))
+    run.batcher.load_state_dict(state["batcher"])
+    torch.set_rng_state(state["rng"]["torch"].cpu())
+    if state["rng"]["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["rng"]["cuda"]])
+    run.iteration = int(state["iteration"])
+
+
+def restore(path: str | os.PathLike, device: str | torch.device = "cpu") -> Run:
+    """The run saved at ``path`` (a checkpoint or the run directory holding one)."""
+    state = read_checkpoint(path, resolve_device(device))
+    run = build_run(load_config(state["config"]), device)
+    load_state(run, state)
+    return run
+
+
+def _trim_log(path: Path, iteration: int) -> None:
+    """Drop log lines past ``iteration`` (written after the checkpoint a resume uses)."""
+    if not path.exists():
+        return
+    keep = [
+        line
+        for line in path.read_text().splitlines()
+        if line.strip() and json.loads(line).get("iteration", 0) <= iteration
+    ]
+    path.write_text("".join(line + "\n" for line in keep))
+
+
+def _finite(logs: dict[str, float], iteration: int) -> None:
+    bad = [k for k, v in logs.items() if not np.isfinite(v)]
+    if bad:
+        raise FloatingPointError(f"iteration {iteration}: non-finite {', '.join(bad)}")
+
+
+def train(
+    cfg: GanConfig,
+    out_dir: str | os.PathLike,
+    *,
+    iterations: int | None = None,
+    resume: bool = False,
+    device: str | torch.device = "cpu",
+    evaluate_fn: EvaluateFn | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Train ``cfg`` into ``out_dir`` up to ``iterations`` (default train.iterations).
+
+    evaluate_fn(samples) gets (N, H, W[, C]) uint8 samples (train.eval_samples of them)
+    every train.eval_every iterations and at the end, and returns metrics to log
+    (e.g. FID/IS from fluidgan.metrics). Returns paths and the last losses.
+    """
+    out = Path(out_dir)
+    (out / "samples").mkdir(parents=True, exist_ok=True)
+    run = build_run(cfg, device)
+    ckpt, log_path = out / CHECKPOINT, out / LOG
+    if resume and ckpt.exists():
+        load_state(run, read_checkpoint(ckpt, run.device))
+        _trim_log(log_path, run.iteration)
+    elif log_path.exists():
+        log_path.unlink()
+    cfgio.save_toml(cfgio.to_dict(cfg), out / "config.toml")
+    t = cfg.train
+    total = t.iterations if iterations is None else iterations
+    start, t0, logs, metrics, grid = run.iteration, time.perf_counter(), {}, {}, None
+    steps = range(run.iteration, total)
+    if progress and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        steps = tqdm(steps, initial=run.iteration, total=total, desc=cfg.name)
+    with log_path.open("a") as log:
+        for it in steps:
+            logs = train_step(run)
+            run.iteration = it + 1
+            _finite(logs, run.iteration)
+            last = run.iteration == total
+            if run.iteration % t.log_every == 0 or last:
+                log.write(json.dumps({"iteration": run.iteration, **logs}) + "\n")
+                log.flush()
+            if run.iteration % t.sample_every == 0 or last:
+                grid = out / "samples" / f"iter_{run.iteration:06d}.png"
+                save_grid(to_uint8(generate(run, t.grid, seed=t.seed, preview=True)), grid)
+            if evaluate_fn is not None and (
+                last or (t.eval_every and run.iteration % t.eval_every == 0)
+            ):
+                images = to_uint8(
+                    generate(run, t.eval_samples, seed=t.seed + 1, truncation=t.truncation)
+                )
+                metrics = dict(evaluate_fn(images))
+                log.write(json.dumps({"iteration": run.iteration, "metrics": metrics}) + "\n")
+                log.flush()
+            if run.iteration % t.checkpoint_every == 0 or last:
+                save_checkpoint(run, ckpt)
+    elapsed = time.perf_counter() - t0
+    done = run.iteration - start
+    return {
+        "run_dir": out,
+        "checkpoint": ckpt if ckpt.exists() else None,
+        "log": log_path,
+        "config": out / "config.toml",
+        "samples": grid,
+        "iterations": run.iteration,
+        "seconds_per_iteration": elapsed / done if done else None,
+        "losses": logs,
+        "metrics": metrics,
+    }
