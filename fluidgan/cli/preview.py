@@ -1,0 +1,53 @@
+"""``fluidgan preview``: a PNG, GIF or MP4 of a simulation file, low | SR | high side by side."""
+
+from __future__ import annotations
+
+import click
+
+from fluidgan.cli.export import split_list
+from fluidgan.cli.options import quiet_option
+
+
+@click.command(context_settings={"show_default": True})
+@click.argument("input", type=click.Path(dir_okay=False))
+@click.option(
+    "--out", type=click.Path(dir_okay=False), required=True, help="FILE.png, FILE.gif or FILE.mp4."
+)
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    help="low, sr or high (repeatable or comma-separated); default: every group in the file.",
+)
+@click.option(
+    "--field",
+    default="density",
+    type=click.Choice(["density", "velocity", "vorticity"]),
+    help="velocity: |v| in high-res cells/frame; vorticity: curl in 1/frame.",
+)
+@click.option("--frames", help="Frame range A:B (Python slice, e.g. 0:10, -5:); default all.")
+@click.option("--count", type=click.IntRange(1), default=4, help="Frames in a PNG.")
+@click.option("--fps", type=click.IntRange(1), default=12, help="Frames per second (GIF/MP4).")
+@click.option(
+    "--max-frames", type=click.IntRange(1), default=200, help="Most frames in an animation."
+)
+@quiet_option
+def preview(input, out, groups, field, frames, count, fps, max_frames, quiet):
+    """Write a preview of INPUT: low | SR | high side by side, with a colour bar.
+
+    The format follows the suffix of --out: .png (a few frames), .gif or .mp4 (every
+    selected frame; .mp4 needs an ffmpeg binary on PATH). 3D volumes are shown as their
+    mid z and mid x slices and their mean along z (the density projection).
+
+    \b
+    Examples:
+      fluidgan preview data/sim/sim_00000.h5 --out sim.png
+      fluidgan preview up.h5 --out up.gif --group low,sr,high --frames 0:40
+      fluidgan preview sim.h5 --out vort.mp4 --field vorticity --fps 24
+    """
+    from pipelines.preview import preview as run
+
+    chosen = [g for item in groups for g in split_list(item)] or None
+    path = run(input, out, chosen, field, frames, count=count, fps=fps, max_frames=max_frames)
+    if not quiet:
+        click.echo(f"{path}")

@@ -1,0 +1,229 @@
+"""Stage ``evaluate``: a super-resolved simulation against its high-res ground truth (SPEC §7).
+
+``prediction`` is a simulation file with an ``/sr`` group (written by ``fluidgan upscale``)
+and the ``/low`` input it was made from; ``reference`` the simulation with the ground
+truth ``/high``. Frames are paired by their time (a prediction of a frame range is
+fine). The baselines upsample the prediction file's ``/low`` density -- the model's own
+input. Without an ``/sr`` group only the baselines are evaluated (``prediction`` may then
+be the reference file itself).
+
+Writes into ``out_dir``: ``metrics.json``, ``report.md``, ``spectra.png``, ``temporal.png``,
+``preview.png`` and the resolved ``config.toml``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fluidgan import __version__
+from fluidgan.config import save_toml, to_dict
+from fluidgan.errors import UserError
+from fluidgan.evaluation.baselines import BASELINES, check_baselines, upsample
+from fluidgan.evaluation.fid import fid_scores, slices_per_frame
+from fluidgan.evaluation.report import write_report
+from fluidgan.evaluation.sequence import MetricSettings, SequenceEvaluator
+from fluidgan.io.simfile import open_sim
+
+MODEL = "model"
+CONFIG = "config.toml"
+
+
+@dataclass
+class EvaluateConfig:
+    """``fluidgan evaluate``: which methods, which constants (all stated in the report).
+
+    ``data_range``: L of PSNR/SSIM and of the 8-bit quantisation for FID (density units);
+    ``smoke_threshold``: ground-truth density above which a cell is smoke (masked PSNR);
+    ``ssim_sigma``: Gaussian SSIM window in cells; ``warp_order``: 1 semi-Lagrangian,
+    2 MacCormack; ``fid_features``: ``inception`` or ``domain:NAME``; ``fid_max_images``:
+    about this many density slices per method.
+    """
+
+    baselines: list[str] = field(default_factory=lambda: list(BASELINES))
+    data_range: float = 1.0
+    smoke_threshold: float = 0.01
+    ssim_sigma: float = 1.5
+    warp_order: int = 1
+    fid: bool = True
+    fid_features: str = "inception"
+    fid_max_images: int = 1000
+    device: str = "cpu"
+
+    def __post_init__(self):
+        if self.data_range <= 0:
+            raise ValueError(f"data_range must be > 0, got {self.data_range}")
+        if self.ssim_sigma <= 0:
+            raise ValueError(f"ssim_sigma must be > 0, got {self.ssim_sigma}")
+        if self.warp_order not in (1, 2):
+            raise ValueError(f"warp_order must be 1 or 2, got {self.warp_order}")
+        if self.fid_max_images < 2:
+            raise ValueError(f"fid_max_images must be >= 2, got {self.fid_max_images}")
+        check_baselines(self.baselines)
+
+    def metric_settings(self) -> MetricSettings:
+        return MetricSettings(
+            self.data_range, self.smoke_threshold, self.ssim_sigma, self.warp_order
+        )
+
+
+def resolve_config(
+    config_file: str | os.PathLike | None = None, sets: tuple[str, ...] = (), **options: Any
+) -> EvaluateConfig:
+    """Defaults <- ``config_file`` <- explicit options (None = not given) <- ``--set``."""
+    from fluidgan.config import load_toml, resolve
+
+    base = load_toml(config_file) if config_file is not None else {}
+    given = {k: v for k, v in options.items() if v is not None}
+    return resolve(EvaluateConfig, base, given, sets=sets)
+
+
+def pair_frames(
+    pred_time: np.ndarray, ref_time: np.ndarray, prediction: Path
+) -> list[tuple[int, int]]:
+    """(prediction index, reference index) of every prediction frame, matched by time."""
+    pairs = []
+    for i, t in enumerate(pred_time):
+        match = np.flatnonzero(np.isclose(ref_time, t, rtol=1e-9, atol=1e-9))
+        if match.size == 0:
+            raise UserError(f"{prediction}: frame {i} at time {t:g} is not in the reference")
+        pairs.append((i, int(match[0])))
+    return pairs
+
+
+def check_pairing(fp, fr, prediction: Path, reference: Path, first: tuple[int, int]) -> None:
+    """Same dimension, factor and grids; the same low-res input (else the files are unrelated)."""
+    for key in ("dim", "factor"):
+        if int(fp.attrs[key]) != int(fr.attrs[key]):
+            raise UserError(
+                f"{prediction}: {key} {int(fp.attrs[key])} differs from the reference's "
+                f"{int(fr.attrs[key])} ({reference})"
+            )
+    low_p, low_r = fp["low/density"].shape[1:], fr["low/density"].shape[1:]
+    if low_p != low_r:
+        raise UserError(f"{prediction}: /low grid {low_p} differs from the reference's {low_r}")
+    high = fr["high/density"].shape[1:]
+    if "sr" in fp and fp["sr/density"].shape[1:] != high:
+        raise UserError(
+            f"{prediction}: /sr grid {fp['sr/density'].shape[1:]} differs from the reference's "
+            f"/high grid {high}"
+        )
+    a, b = fp["low/density"][first[0]], fr["low/density"][first[1]]
+    if not np.allclose(a, b, rtol=1e-4, atol=1e-5):
+        raise UserError(
+            f"{prediction}: /low density differs from the reference's at time "
+            f"{fr['time'][first[1]]:g}; was it upscaled from {reference.name}?"
+        )
+
+
+def evaluate(
+    prediction: str | os.PathLike,
+    reference: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    baselines: list[str] | None = None,
+    fid: bool | None = None,
+    *,
+    config: EvaluateConfig | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Evaluate, write the report into ``out_dir``, return the metrics (as in metrics.json).
+
+    ``baselines`` and ``fid`` override ``config`` when given.
+    """
+    from tqdm.auto import tqdm
+
+    config = config or EvaluateConfig()
+    overrides = {k: v for k, v in (("baselines", baselines), ("fid", fid)) if v is not None}
+    config = dataclasses.replace(config, **overrides)
+    prediction, reference, out = Path(prediction), Path(reference), Path(out_dir)
+    with open_sim(prediction) as fp, open_sim(reference) as fr:
+        pairs = pair_frames(fp["time"][:], fr["time"][:], prediction)
+        check_pairing(fp, fr, prediction, reference, pairs[0])
+        dim, factor = int(fr.attrs["dim"]), int(fr.attrs["factor"])
+        methods = ([MODEL] if "sr" in fp else []) + list(config.baselines)
+        if not methods:
+            raise UserError(f"{prediction}: has no /sr group and no baselines were asked for")
+        high_shape = fr["high/density"].shape[1:]
+        fid_slices = None
+        if config.fid:
+            depth = high_shape[0] if dim == 3 else 1
+            fid_slices = slices_per_frame(len(pairs), depth, config.fid_max_images)
+        sr_velocity = "sr" in fp and bool(np.any(fp["sr/velocity"][pairs[0][0]]))
+        evaluator = SequenceEvaluator(methods, factor, config.metric_settings(), fid_slices)
+        previous = None
+        for i, j in tqdm(pairs, desc="evaluate", unit="frame", disable=not progress, leave=False):
+            predictions = frame_predictions(fp, i, methods, factor)
+            evaluator.add(
+                float(fr["time"][j]),
+                fr["high/density"][j],
+                predictions,
+                fp["low/density"][i],
+                fr["high/velocity"][j],
+                low_velocity=fp["low/velocity"][i],
+                pred_velocity={MODEL: fp["sr/velocity"][i]} if sr_velocity else None,
+                follows=previous is not None and j == previous + 1,
+            )
+            previous = j
+        result = evaluator.result()
+        out.mkdir(parents=True, exist_ok=True)
+        middle = pairs[len(pairs) // 2]
+        preview = write_preview(fp, fr, middle, methods, factor, out / "preview.png")
+    metrics = {
+        "format": "fluidgan.evaluation",
+        "format_version": 1,
+        "fluidgan_version": __version__,
+        "prediction": str(prediction),
+        "reference": str(reference),
+        "dim": dim,
+        "factor": factor,
+        "settings": to_dict(config),
+        **result,
+        "fid": run_fid(evaluator, config) if config.fid else {"status": "disabled"},
+    }
+    save_toml(to_dict(config), out / CONFIG)
+    write_report(out, metrics, [("preview", preview)])
+    return metrics
+
+
+def frame_predictions(fp, index: int, methods: list[str], factor: int) -> dict[str, np.ndarray]:
+    """Every method's high-res density of prediction frame ``index``."""
+    low = fp["low/density"][index]
+    return {
+        name: fp["sr/density"][index] if name == MODEL else upsample(low, factor, name)
+        for name in methods
+    }
+
+
+def write_preview(
+    fp, fr, pair: tuple[int, int], methods: list[str], factor: int, path: Path
+) -> Path:
+    """low | baselines | model | high density of one frame, side by side."""
+    from fluidgan.io.preview import column, preview_png
+
+    i, j = pair
+    predictions = frame_predictions(fp, i, methods, factor)
+    order = [m for m in methods if m != MODEL] + [m for m in methods if m == MODEL]
+    columns = [column("low", [fp["low/density"][i]])]
+    columns += [column(name, [predictions[name]]) for name in order]
+    columns.append(column("high", [fr["high/density"][j]]))
+    return preview_png(columns, [float(fr["time"][j])], path)
+
+
+def run_fid(evaluator: SequenceEvaluator, config: EvaluateConfig) -> dict[str, Any]:
+    """FID/KID of every method on density slices, or why it was skipped (never a fake value)."""
+    real, fakes = evaluator.fid_images()
+    if real.shape[0] < 2:
+        return {
+            "status": "skipped",
+            "reason": f"only {real.shape[0]} density slice(s); FID needs >= 2",
+        }
+    try:
+        scores = fid_scores(real, fakes, config.fid_features, config.device)
+    except UserError as e:
+        return {"status": "skipped", "reason": str(e)}
+    return {"status": "ok", **scores}

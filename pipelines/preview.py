@@ -1,0 +1,66 @@
+"""Stage ``preview``: a PNG, GIF or MP4 of one simulation file, low | SR | high side by side.
+
+The format follows the suffix of ``out``. A PNG shows ``count`` frames spread over the
+selected range; an animation shows every selected frame (at most ``max_frames``, evenly
+thinned beyond). MP4 needs an ffmpeg binary on PATH.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from fluidgan.errors import UserError
+from fluidgan.io.preview import (
+    GROUP_ORDER,
+    animation_writer,
+    frame_indices,
+    get_field,
+    preview_animation,
+    preview_png,
+    sim_columns,
+)
+from fluidgan.io.simfile import open_sim
+from pipelines.export import frame_selection, select_groups
+
+FORMATS = (".png", ".gif", ".mp4")
+
+
+def preview(
+    input: str | os.PathLike,
+    out: str | os.PathLike,
+    groups: Sequence[str] | None = None,
+    field: str = "density",
+    frames: str | tuple[int | None, int | None] | None = None,
+    *,
+    count: int = 4,
+    fps: int = 12,
+    max_frames: int = 200,
+) -> Path:
+    """Write the preview ``out`` (.png, .gif or .mp4) of ``input``; return its path.
+
+    ``groups``: any of low, sr, high (default: those present), shown in that order;
+    ``field``: density, velocity or vorticity; ``frames``: ``"A:B"``.
+    """
+    source, out = Path(input), Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in FORMATS:
+        raise UserError(f"--out {out}: the preview format follows the suffix: {', '.join(FORMATS)}")
+    if count < 1 or fps < 1 or max_frames < 1:
+        raise UserError("count, fps and max_frames must be >= 1")
+    style = get_field(field)
+    if suffix != ".png":
+        animation_writer(out, fps)  # a missing ffmpeg fails here, before any reading
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open_sim(source) as f:
+        present = [g for g in GROUP_ORDER if g in f]
+        chosen = select_groups(present, groups, source)
+        chosen = [g for g in GROUP_ORDER if g in chosen]
+        selected = frame_selection(frames, f["time"].shape[0])
+        shown = frame_indices(selected, count if suffix == ".png" else max_frames)
+        times = f["time"][:][shown]
+        columns = sim_columns(f, chosen, style, shown)
+    if suffix == ".png":
+        return preview_png(columns, times, out, style)
+    return preview_animation(columns, times, out, style, fps)
