@@ -104,6 +104,46 @@ def describe_dataset(path: Path) -> dict:
     }
 
 
+def _is_checkpoint(path: Path) -> bool:
+    return path.is_file() and path.suffix == ".pt"
+
+
+@describer("checkpoint", _is_checkpoint)
+def describe_checkpoint(path: Path) -> dict:
+    from fluidgan.train.checkpoint import load_checkpoint  # torch only when needed
+
+    state = load_checkpoint(path)
+    networks = {
+        name: sum(int(t.numel()) for t in state[name].values())
+        for name in ("generator", "spatial_discriminator", "temporal_discriminator")
+        if state.get(name)
+    }
+    return {
+        "format": f"{state['format']} v{state['format_version']}",
+        "fluidgan_version": state.get("fluidgan_version"),
+        "iteration": state["iteration"],
+        "model": state["model"],
+        "parameters": networks,
+        "metrics": state.get("metrics", {}),
+    }
+
+
+def _is_run(path: Path) -> bool:
+    return path.is_dir() and (path / "checkpoints").is_dir()
+
+
+@describer("run", _is_run)
+def describe_run(path: Path) -> dict:
+    from fluidgan.train.checkpoint import list_checkpoints
+
+    saved = list_checkpoints(path)
+    info = {"checkpoints": [p.name for p in saved]}
+    if saved:
+        latest = describe_checkpoint(saved[-1])
+        info |= {k: latest[k] for k in ("iteration", "model", "metrics")}
+    return info
+
+
 def format_info(info: dict, indent: int = 0) -> str:
     """A readable, indented rendering of :func:`describe`'s answer."""
     lines = []
