@@ -15,7 +15,7 @@ def config_options(fn):
         "sets",
         multiple=True,
         metavar="KEY=VALUE",
-        help="Override one config value, e.g. --set scene.pressure.tol=1e-4 (repeatable).",
+        help="Override one config value: --set key.sub=value (repeatable; see the saved config.toml).",
     )(fn)
     fn = click.option(
         "--config",
