@@ -12,6 +12,7 @@ A preset may start from another with a top-level ``extends = "dcgan"``.
     [data]           name, path, size, channels, domain_b, paired, options
     [train]          iterations, batch_size, seed, logging/sample/checkpoint cadence,
                      EMA of G, truncation for sampling
+    [eval]           metrics (FID/IS) while training: features, reference, cadence, N
 """
 
 from __future__ import annotations
@@ -76,18 +77,37 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
+    """Cadences are in iterations (one iteration = d_steps D updates + g_steps G updates)."""
+
     iterations: int = 2000
-    batch_size: int = 64
-    seed: int = 0
-    log_every: int = 10
-    sample_every: int = 500
-    checkpoint_every: int = 500
-    eval_every: int = 0  # with an evaluate_fn; 0: only at the end
-    eval_samples: int = 1000
+    batch_size: int = 64  # images per D or G update
+    seed: int = 0  # networks, data order, noise
+    log_every: int = 10  # losses to log.jsonl
+    sample_every: int = 500  # PNG grid to samples/
+    checkpoint_every: int = 500  # checkpoint.pt (also at the end and on a time budget)
     grid: int = 64  # images in a sample grid
     ema_decay: float = 0.0  # 0: no EMA of G
     ema_start: int = 0
     truncation: float | None = None  # sampling only
+
+
+@dataclass
+class EvalConfig:
+    """FID / IS of generated samples, logged while training (fluidgan.metrics).
+
+    metrics: names for ``gan evaluate`` (fid, kid, is, pr); [] turns evaluation off.
+    features: ``domain:NAME`` (a small classifier: reported as fid_domain, is_domain),
+    ``inception`` (canonical, needs the weights) or ``auto`` (domain:digits on the digits
+    data set, else inception when its weights are found, else skipped with a log line).
+    real: reference images (a path or builtin:NAME as for ``gan evaluate``); None: the
+    training images of the sampled domain.
+    """
+
+    metrics: list[str] = field(default_factory=lambda: ["fid", "is"])
+    features: str = "auto"
+    real: str | None = None
+    every: int = 0  # iterations; 0: only at the end
+    samples: int = 1000  # generated images per evaluation (compare FID at equal N only)
 
 
 @dataclass
@@ -99,6 +119,7 @@ class GanConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
 
 def image_size(data: DataConfig) -> tuple[int, int] | None:
@@ -177,6 +198,11 @@ def check(cfg: GanConfig) -> GanConfig:
     image_size(cfg.data)
     if cfg.train.batch_size < 2:
         raise UserError("train.batch_size must be ≥ 2 (batch statistics)")
+    for key in ("iterations", "log_every", "sample_every", "checkpoint_every", "grid"):
+        if getattr(cfg.train, key) < 1:
+            raise UserError(f"train.{key} must be ≥ 1, got {getattr(cfg.train, key)}")
+    if cfg.eval.every < 0 or cfg.eval.samples < 2:
+        raise UserError("eval.every must be ≥ 0 and eval.samples ≥ 2")
     return cfg
 
 
@@ -184,6 +210,7 @@ __all__ = [
     "LOSSES",
     "REGULARIZERS",
     "DataConfig",
+    "EvalConfig",
     "GanConfig",
     "LossConfig",
     "ModelConfig",

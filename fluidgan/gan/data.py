@@ -5,7 +5,8 @@ digits        scikit-learn's bundled 8×8 digits (1797 images, 10 classes), resi
 npz           a user .npz: uint8 [0, 255] or float [0, 1] images (N, H, W[, C]),
               optional labels (N,)
 image_folder  PNG/JPEG/BMP files; labels from sub-folder names when every file is in one
-smoke         density frames (2D) or slices (3D) of fluidgan simulations (HDF5)
+smoke         density frames (2D) or slices (3D) of fluidgan simulations (HDF5); labels
+              from a scene key (data.options.labels = "name": plume, training, ...)
 
 Unpaired domains for the two-mapping models come from one set: a seeded half A, and the
 other half through a registered domain transform (invert, coarsen, flip) as B.
@@ -13,6 +14,7 @@ other half through a registered domain transform (invert, coarsen, flip) as B.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ class ImageData:
     images: Tensor  # (N, C, H, W) float32 in [-1, 1]
     labels: Tensor | None = None  # (N,) int64
     num_classes: int = 0
+    class_names: list[str] | None = None  # index -> name, when known
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -182,14 +185,51 @@ def image_folder(size, channels: int, path: str | None) -> ImageData:
     return ImageData(from_unit(images, None, channels), labels, k)
 
 
+def _smoke_files(path: Path) -> list[Path]:
+    files = sorted(path.glob("*.h5")) if path.is_dir() else [path]
+    if not files or not files[0].is_file():
+        raise UserError(f"{path}: no simulation files (*.h5)")
+    return files
+
+
+def _read_frames(h5: Any, key: str, where: Path, slices: str, stride: int) -> np.ndarray:
+    """(T, [Z,] Y, X) -> (N, Y, X): every ``stride``-th frame; 3D: the middle z slice of
+    each ('middle') or every ``stride``-th z slice ('all')."""
+    if key not in h5:
+        raise UserError(f"{where}: no dataset '/{key}'")
+    ds = h5[key]
+    if ds.ndim == 3:
+        return ds[::stride]
+    if ds.ndim == 4 and slices == "middle":
+        return ds[::stride, ds.shape[1] // 2]
+    if ds.ndim == 4:
+        frames = ds[::stride]
+        return frames[:, ::stride].reshape(-1, *frames.shape[2:])
+    raise UserError(f"{where}: '/{key}' has shape {ds.shape}; expected (T, [Z,] Y, X)")
+
+
+def _scene_value(h5: Any, where: Path, key: str) -> str:
+    """The value of ``key`` in the file's scene attribute (JSON), as a class name."""
+    scene = json.loads(h5.attrs.get("scene", "{}"))
+    if key not in scene:
+        raise UserError(
+            f"{where}: scene has no key {key!r} for data.options.labels; "
+            f"keys: {', '.join(sorted(scene))}"
+        )
+    return json.dumps(scene[key], sort_keys=True) if not isinstance(scene[key], str) else scene[key]
+
+
 def load_smoke_frames(
     path: str | os.PathLike,
     group: str = "high",
     field: str = "density",
     slices: str = "middle",
     stride: int = 1,
-) -> np.ndarray:
-    """Density frames of fluidgan simulations as (N, Y, X) float32, unnormalised.
+    labels: str | None = None,
+) -> tuple[np.ndarray, list[str] | None]:
+    """Density frames of fluidgan simulations as (N, Y, X) float32, unnormalised, and
+    with ``labels`` (a key of the scene attribute, e.g. 'name' or 'generator') the class
+    name of every frame.
 
     path: one ``sim_*.h5`` file or a data-set directory (every ``*.h5`` in it, sorted).
     Reads ``/<group>/<field>``, float32 (T, [Z,] Y, X) (CONTRACTS.md). 2D: every
@@ -198,29 +238,18 @@ def load_smoke_frames(
     """
     import h5py
 
-    p = Path(path)
-    files = sorted(p.glob("*.h5")) if p.is_dir() else [p]
-    if not files or not files[0].is_file():
-        raise UserError(f"{p}: no simulation files (*.h5)")
     if slices not in ("middle", "all"):
         raise UserError(f"data.options.slices is {slices!r}; valid: middle, all")
-    out = []
-    for f in files:
+    if stride < 1:
+        raise UserError(f"data.options.stride must be ≥ 1, got {stride}")
+    frames, names = [], []
+    for f in _smoke_files(Path(path)):
         with h5py.File(f, "r") as h:
-            key = f"{group}/{field}"
-            if key not in h:
-                raise UserError(f"{f}: no dataset '/{key}'")
-            ds = h[key]
-            if ds.ndim == 3:
-                out.append(ds[::stride])
-            elif ds.ndim == 4 and slices == "middle":
-                out.append(ds[::stride, ds.shape[1] // 2])
-            elif ds.ndim == 4:
-                frames = ds[::stride]
-                out.append(frames[:, ::stride].reshape(-1, *frames.shape[2:]))
-            else:
-                raise UserError(f"{f}: '/{key}' has shape {ds.shape}; expected (T, [Z,] Y, X)")
-    return np.concatenate(out).astype(np.float32)
+            part = _read_frames(h, f"{group}/{field}", f, slices, stride)
+            frames.append(part)
+            if labels is not None:
+                names += [_scene_value(h, f, labels)] * len(part)
+    return np.concatenate(frames).astype(np.float32), (names if labels is not None else None)
 
 
 @DATASETS.register("smoke")
@@ -233,13 +262,23 @@ def smoke(
     slices: str = "middle",
     stride: int = 1,
     vmax: float | None = None,
+    labels: str | None = None,
 ) -> ImageData:
-    """Smoke density scaled by ``vmax`` (default: the largest value) into [0, 1]."""
-    frames = load_smoke_frames(_require_path(path, "smoke"), group, field, slices, stride)
+    """Smoke density scaled by ``vmax`` (default: the largest value) into [0, 1].
+    labels: a scene key ('name': plume, training, ...) whose values become the classes
+    (sorted), for class-conditional models; None: unlabelled."""
+    p = _require_path(path, "smoke")
+    frames, names = load_smoke_frames(p, group, field, slices, stride, labels)
     top = float(vmax) if vmax is not None else max(float(frames.max()), 1e-12)
     frames = np.clip(frames / top, 0.0, 1.0)
     # Array row 0 is y = 0 (the bottom); flip so images show smoke rising upwards.
-    return ImageData(from_unit(frames[:, ::-1], size, channels))
+    images = from_unit(frames[:, ::-1], size, channels)
+    if names is None:
+        return ImageData(images)
+    classes = sorted(set(names))
+    index = {c: k for k, c in enumerate(classes)}
+    y = torch.tensor([index[n] for n in names], dtype=torch.long)
+    return ImageData(images, y, len(classes), classes)
 
 
 @DOMAIN_TRANSFORMS.register("invert")

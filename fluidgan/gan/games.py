@@ -50,11 +50,44 @@ def _sample_labels(n: int, spec: NetSpec, device: torch.device) -> Tensor | None
     return torch.arange(n, device=device) % spec.num_classes if spec.labelled else None
 
 
-@GAMES.register("gan")
-class ImageGAN:
-    """One generator against one discriminator; fakes take the real batch's labels."""
+class NoiseGame:
+    """Games whose samples start from z: :meth:`sample` draws z (truncated when asked) and
+    hands it to :meth:`render`; the preview grid is a plain sample."""
 
     generators = GENERATORS
+    spec: NetSpec
+
+    def render(self, g: nn.ModuleDict, z: Tensor, generator: torch.Generator) -> Tensor:
+        raise NotImplementedError
+
+    def sample(
+        self,
+        g: nn.ModuleDict,
+        n: int,
+        *,
+        generator: torch.Generator,
+        truncation: float | None,
+        sources: Sources,
+    ) -> Tensor:
+        """n images (n, C, H, W); z from the truncated normal when ``truncation``."""
+        z = truncated_normal((n, self.spec.z_dim), truncation, generator)
+        return self.render(g, z.to(_device(g)), generator)
+
+    def preview(self, g: nn.ModuleDict, n: int, **kwargs: Any) -> Tensor:
+        return self.sample(g, n, **kwargs)
+
+    def reference(self, sources: Sources) -> Tensor:
+        """The real images its samples imitate (N, C, H, W): the training images."""
+        return sources[0]["x"]
+
+    def capacity(self, sources: Sources) -> int | None:
+        """How many distinct samples it can give: no limit, z is drawn afresh."""
+        return None
+
+
+@GAMES.register("gan")
+class ImageGAN(NoiseGame):
+    """One generator against one discriminator; fakes take the real batch's labels."""
 
     def __init__(self, spec: NetSpec, model: Any):
         self.spec, self.model = spec, model
@@ -83,21 +116,8 @@ class ImageGAN:
         fake = self._fake(models, batch)
         return [Pair(models["d"]["D"], batch["x"], fake, batch.get("y"))], {}
 
-    def sample(
-        self,
-        g: nn.ModuleDict,
-        n: int,
-        *,
-        generator: torch.Generator,
-        truncation: float | None,
-        sources: Sources,
-    ) -> Tensor:
-        """n images (n, C, H, W); z from the truncated normal when ``truncation``."""
-        device = _device(g)
-        z = truncated_normal((n, self.spec.z_dim), truncation, generator).to(device)
-        return g["G"](z, _sample_labels(n, self.spec, device))
-
-    preview = sample
+    def render(self, g: nn.ModuleDict, z: Tensor, generator: torch.Generator) -> Tensor:
+        return g["G"](z, _sample_labels(z.shape[0], self.spec, z.device))
 
 
 @GAMES.register("icgan")
@@ -135,12 +155,10 @@ class IcGAN(ImageGAN):
 
 
 @GAMES.register("lapgan")
-class LAPGAN:
+class LAPGAN(NoiseGame):
     """Level 0: ``model.generator`` / ``model.discriminator`` at the coarsest size;
     levels 1..L-1: residual conv networks conditioned on the upsampled coarser image.
     Every level trains on the real pyramid (as in the paper), all in one step."""
-
-    generators = GENERATORS
 
     def __init__(self, spec: NetSpec, model: Any, levels: int = 3):
         if spec.labelled:
@@ -180,26 +198,14 @@ class LAPGAN:
     def g_pairs(self, models: Models, batch: dict[str, Tensor]) -> tuple[list[Pair], dict]:
         return self._pairs(models, batch["x"]), {}
 
-    def sample(
-        self,
-        g: nn.ModuleDict,
-        n: int,
-        *,
-        generator: torch.Generator,
-        truncation: float | None,
-        sources: Sources,
-    ) -> Tensor:
+    def render(self, g: nn.ModuleDict, z: Tensor, generator: torch.Generator) -> Tensor:
         """I_0 = G_0(z), then I_k = u(I_{k-1}) + G_k(z_k, u(I_{k-1})) up the pyramid."""
-        device = _device(g)
-        z = truncated_normal((n, self.spec.z_dim), truncation, generator).to(device)
         image = g["level0"](z)
         for k in range(1, self.levels):
             coarse = upsample(image)
-            noise = torch.randn(coarse[:, :1].shape, generator=generator).to(device)
+            noise = torch.randn(coarse[:, :1].shape, generator=generator).to(z.device)
             image = coarse + g[f"level{k}"](noise, coarse)
         return image.clamp(-1, 1)
-
-    preview = sample
 
 
 def cycle_distance(x: Tensor, y: Tensor, distance: str) -> Tensor:
@@ -275,21 +281,21 @@ class CycleGame:
             )
         return [Pair(d["b"], b, fake_b, name="b"), Pair(d["a"], a, fake_a, name="a")], terms
 
-    def sample(
-        self,
-        g: nn.ModuleDict,
-        n: int,
-        *,
-        generator: torch.Generator,
-        truncation: float | None,
-        sources: Sources,
-    ) -> Tensor:
-        """G_ab of the first n images of domain A (fakes of domain B)."""
-        a = sources[0]["a"][:n].to(_device(g))
-        return g["ab"](a)
+    def sample(self, g: nn.ModuleDict, n: int, *, sources: Sources, **_: Any) -> Tensor:
+        """G_ab of the first n images of domain A (fakes of domain B); no noise, so
+        ``generator`` and ``truncation`` do not apply."""
+        return g["ab"](sources[0]["a"][:n].to(_device(g)))
 
-    def preview(self, g: nn.ModuleDict, n: int, **kwargs: Any) -> Tensor:
+    def reference(self, sources: Sources) -> Tensor:
+        """Domain B, the images G_ab's samples imitate."""
+        return next(s["b"] for s in sources if "b" in s)
+
+    def capacity(self, sources: Sources) -> int | None:
+        """Samples are G_ab(a) for the domain-A images: as many as there are."""
+        return len(sources[0]["a"])
+
+    def preview(self, g: nn.ModuleDict, n: int, *, sources: Sources, **_: Any) -> Tensor:
         """Rows of [a | G_ab(a) | G_ba(G_ab(a))] side by side."""
-        a = kwargs["sources"][0]["a"][:n].to(_device(g))
+        a = sources[0]["a"][:n].to(_device(g))
         fake_b = g["ab"](a)
         return torch.cat([a, fake_b, g["ba"](fake_b)], dim=3)

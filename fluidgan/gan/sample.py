@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from fluidgan.errors import UserError
+
 
 @torch.no_grad()
 def generate(
@@ -27,6 +29,9 @@ def generate(
     """n images (n, C, H, W) in [-1, 1] from a run's sampling generator (its EMA copy
     when it has one), in eval mode. ``truncation``: BigGAN's truncation trick threshold.
     ``preview``: the game's grid view (cycle models show a | G_ab(a) | G_ba(G_ab(a)))."""
+    limit = run.game.capacity(run.sources)
+    if limit is not None and n > limit:
+        raise UserError(f"this run can give {limit} samples (its domain-A images), not {n}")
     g = run.sampler
     was_training = g.training
     g.eval()
@@ -46,6 +51,12 @@ def generate(
     finally:
         g.train(was_training)
     return torch.cat(parts).float().cpu()
+
+
+def reference_images(run: Any) -> np.ndarray:
+    """The real images of the domain a run generates, (N, H, W[, 3]) uint8: the training
+    set, or domain B for the two-mapping models (their samples are G_ab(a))."""
+    return to_uint8(run.game.reference(run.sources).float().cpu())
 
 
 def sample_labels(run: Any, n: int) -> np.ndarray | None:
@@ -79,14 +90,14 @@ def image_grid(images: np.ndarray, columns: int | None = None, pad: int = 1) -> 
 
 
 def save_grid(images: np.ndarray, path: str | os.PathLike, columns: int | None = None) -> Path:
-    """A PNG grid of uint8 images (grey images with a grey colour map), written atomically."""
-    from matplotlib.image import imsave
+    """A PNG grid of uint8 images (8-bit grey or RGB, no alpha), written atomically."""
+    from PIL import Image
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     grid = image_grid(images, columns)
     tmp = path.with_name(path.stem + ".tmp.png")
-    imsave(tmp, grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=255)
+    Image.fromarray(np.ascontiguousarray(grid, dtype=np.uint8)).save(tmp, optimize=True)
     os.replace(tmp, path)
     return path
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,13 +33,14 @@ from fluidgan.gan.ema import ema_decay, make_ema, update_ema_
 from fluidgan.gan.games import GAMES
 from fluidgan.gan.losses import Loss, get_loss
 from fluidgan.gan.regularizers import Hook, make_hook
-from fluidgan.gan.sample import generate, save_grid, to_uint8
+from fluidgan.gan.sample import generate, reference_images, save_grid, to_uint8
+from fluidgan.train.loop import StopRequest
 
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.jsonl"
 CHECKPOINT_FORMAT = "fluidgan.gan.checkpoint"
 
-EvaluateFn = Callable[[np.ndarray], dict[str, float]]
+EvaluateFn = Callable[[np.ndarray, np.ndarray], dict[str, float]]
 
 OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     "adam": lambda params, lr, betas: torch.optim.Adam(params, lr=lr, betas=betas),
@@ -154,6 +154,16 @@ def _add(logs: dict[str, float], key: str, value: Tensor | float) -> None:
     logs[key] = logs.get(key, 0.0) + float(value)
 
 
+def _hook_terms(run: Run, ctx: Ctx, scope: str, logs: dict[str, float]) -> Tensor:
+    """Σ of the ``scope`` hook terms of side ``ctx.stage``, each logged as 'stage/name'."""
+    total = torch.zeros((), device=run.device)
+    for name, hook in _hooks(run, ctx.stage, scope):
+        term = hook.fn(ctx)
+        total = total + term
+        _add(logs, f"{ctx.stage}/{name}", term)
+    return total
+
+
 def d_step(run: Run, batch: dict[str, Tensor]) -> dict[str, float]:
     """L_D = Σ_pairs [d_loss(D(x), D(G(z))) + pair terms] + weight terms; one update."""
     net, logs, total = run.models["d"], {}, torch.zeros((), device=run.device)
@@ -165,15 +175,9 @@ def d_step(run: Run, batch: dict[str, Tensor]) -> dict[str, float]:
         _add(logs, f"D(x){pair.name}", real_out.score.mean())
         _add(logs, f"D(G(z)){pair.name}", fake_out.score.mean())
         ctx = Ctx("d", net, run.loss, pair, real_out, fake_out)
-        for name, hook in _hooks(run, "d", "pair"):
-            term = hook.fn(ctx)
-            total = total + term
-            _add(logs, f"d/{name}", term)
+        total = total + _hook_terms(run, ctx, "pair", logs)
         logs.update(run.loss.after_d_step(real_out.score, fake_out.score))
-    for name, hook in _hooks(run, "d", "net"):
-        term = hook.fn(Ctx("d", net, run.loss))
-        total = total + term
-        _add(logs, f"d/{name}", term)
+    total = total + _hook_terms(run, Ctx("d", net, run.loss), "net", logs)
     _apply_update(run, "d", total)
     logs["d_loss"] = float(total.detach())
     return logs
@@ -195,14 +199,8 @@ def g_step(run: Run, batch: dict[str, Tensor]) -> dict[str, float]:
             total = total + adv
             _add(logs, "g/adv", adv)
             ctx = Ctx("g", net, run.loss, pair, None, fake_out)
-            for name, hook in _hooks(run, "g", "pair"):
-                term = hook.fn(ctx)
-                total = total + term
-                _add(logs, f"g/{name}", term)
-        for name, hook in _hooks(run, "g", "net"):
-            term = hook.fn(Ctx("g", net, run.loss))
-            total = total + term
-            _add(logs, f"g/{name}", term)
+            total = total + _hook_terms(run, ctx, "pair", logs)
+        total = total + _hook_terms(run, Ctx("g", net, run.loss), "net", logs)
         _apply_update(run, "g", total)
     logs["g_loss"] = float(total.detach())
     return logs
@@ -324,6 +322,27 @@ def _finite(logs: dict[str, float], iteration: int) -> None:
         raise FloatingPointError(f"iteration {iteration}: non-finite {', '.join(bad)}")
 
 
+def available(run: Run, n: int) -> int:
+    """n, or fewer when the game has fewer distinct samples (cycle models: |A|)."""
+    limit = run.game.capacity(run.sources)
+    return n if limit is None else min(n, limit)
+
+
+def _evaluate(run: Run, evaluate_fn: EvaluateFn) -> dict[str, float]:
+    """Metrics of eval.samples generated images (fewer if the game has fewer; logged as
+    n_fake) against the reference images. Runs on a forked RNG so that evaluating never
+    changes the training trajectory."""
+    t = run.cfg.train
+    with torch.random.fork_rng(devices=[]):
+        n = available(run, run.cfg.eval.samples)
+        fake = generate(run, n, seed=t.seed + 1, truncation=t.truncation)
+        return {**evaluate_fn(to_uint8(fake), reference_images(run)), "n_fake": n}
+
+
+def _due(iteration: int, every: int, last: bool) -> bool:
+    return last or (every > 0 and iteration % every == 0)
+
+
 def train(
     cfg: GanConfig,
     out_dir: str | os.PathLike,
@@ -333,12 +352,18 @@ def train(
     device: str | torch.device = "cpu",
     evaluate_fn: EvaluateFn | None = None,
     progress: bool = False,
+    max_seconds: float | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, Any]:
     """Train ``cfg`` into ``out_dir`` up to ``iterations`` (default train.iterations).
 
-    evaluate_fn(samples) gets (N, H, W[, C]) uint8 samples (train.eval_samples of them)
-    every train.eval_every iterations and at the end, and returns metrics to log
-    (e.g. FID/IS from fluidgan.metrics). Returns paths and the last losses.
+    evaluate_fn(fake, real) gets eval.samples generated images and the reference images,
+    both (N, H, W[, C]) uint8, every eval.every iterations and at the end, and returns
+    metrics to log (FID/IS from fluidgan.metrics, see pipelines.gan_train).
+    max_seconds: a time budget on ``clock`` (wall clock by default; time.process_time
+    for CPU seconds); training stops after the iteration that exceeds it, with the
+    end-of-run log, grid, metrics and checkpoint (status 'budget').
+    Returns paths, the iteration reached, seconds per iteration, last losses, metrics.
     """
     out = Path(out_dir)
     (out / "samples").mkdir(parents=True, exist_ok=True)
@@ -353,43 +378,50 @@ def train(
     t = cfg.train
     total = t.iterations if iterations is None else iterations
     start, t0, logs, metrics, grid = run.iteration, time.perf_counter(), {}, {}, None
+    budget_start = clock()
+    status = "complete"
     steps = range(run.iteration, total)
-    if progress and sys.stderr.isatty():
+    if progress:
         from tqdm import tqdm
 
-        steps = tqdm(steps, initial=run.iteration, total=total, desc=cfg.name)
-    with log_path.open("a") as log:
+        steps = tqdm(steps, initial=run.iteration, total=total, desc=cfg.name, leave=False)
+    with log_path.open("a") as log, StopRequest() as stop:
         for it in steps:
             logs = train_step(run)
             run.iteration = it + 1
             _finite(logs, run.iteration)
-            last = run.iteration == total
-            if run.iteration % t.log_every == 0 or last:
+            over = max_seconds is not None and clock() - budget_start > max_seconds
+            interrupted = stop.signal is not None  # Ctrl-C / SIGTERM: finish this step, save
+            last = run.iteration == total or over or interrupted
+            if _due(run.iteration, t.log_every, last):
                 log.write(json.dumps({"iteration": run.iteration, **logs}) + "\n")
                 log.flush()
-            if run.iteration % t.sample_every == 0 or last:
+            if _due(run.iteration, t.sample_every, last):
                 grid = out / "samples" / f"iter_{run.iteration:06d}.png"
-                save_grid(to_uint8(generate(run, t.grid, seed=t.seed, preview=True)), grid)
-            if evaluate_fn is not None and (
-                last or (t.eval_every and run.iteration % t.eval_every == 0)
-            ):
-                images = to_uint8(
-                    generate(run, t.eval_samples, seed=t.seed + 1, truncation=t.truncation)
-                )
-                metrics = dict(evaluate_fn(images))
+                with torch.random.fork_rng(devices=[]):
+                    images = generate(run, available(run, t.grid), seed=t.seed, preview=True)
+                save_grid(to_uint8(images), grid)
+            if evaluate_fn is not None and _due(run.iteration, cfg.eval.every, last):
+                metrics = _evaluate(run, evaluate_fn)
                 log.write(json.dumps({"iteration": run.iteration, "metrics": metrics}) + "\n")
                 log.flush()
-            if run.iteration % t.checkpoint_every == 0 or last:
+            if _due(run.iteration, t.checkpoint_every, last):
                 save_checkpoint(run, ckpt)
+            if over or interrupted:
+                status = "interrupted" if interrupted else "budget"
+                break
     elapsed = time.perf_counter() - t0
     done = run.iteration - start
     return {
+        "status": status,
         "run_dir": out,
         "checkpoint": ckpt if ckpt.exists() else None,
         "log": log_path,
         "config": out / "config.toml",
         "samples": grid,
         "iterations": run.iteration,
+        "seconds": elapsed,
+        "budget_seconds": clock() - budget_start,
         "seconds_per_iteration": elapsed / done if done else None,
         "losses": logs,
         "metrics": metrics,

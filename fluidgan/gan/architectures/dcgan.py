@@ -10,6 +10,7 @@ at one resolution and spectral norm in G and D.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from torch import Tensor, nn
 
@@ -144,25 +145,22 @@ def _middle_height(spec: NetSpec) -> int:
     return spec.size[0] // 2
 
 
-@GENERATORS.register("sagan")
-def sagan_generator(
-    spec: NetSpec,
-    *,
-    norm: str = "batch",
-    sn: bool = True,
-    attention: int | None = None,
-) -> nn.Module:
-    """DCGAN G with spectral norm and self-attention (default: at half resolution)."""
-    return dcgan_generator(spec, norm=norm, sn=sn, attention=attention or _middle_height(spec))
+def _sagan(dcgan_builder: Callable[..., nn.Module], default_norm: str, doc: str) -> Callable:
+    """A SAGAN builder: ``dcgan_builder`` with spectral norm on and self-attention at
+    ``attention`` (default: the map after one halving)."""
+
+    def build(
+        spec: NetSpec, *, norm: str = default_norm, sn: bool = True, attention: int | None = None
+    ) -> nn.Module:
+        return dcgan_builder(spec, norm=norm, sn=sn, attention=attention or _middle_height(spec))
+
+    build.__doc__ = doc
+    return build
 
 
-@DISCRIMINATORS.register("sagan")
-def sagan_discriminator(
-    spec: NetSpec,
-    *,
-    norm: str = "none",
-    sn: bool = True,
-    attention: int | None = None,
-) -> nn.Module:
-    """DCGAN D with spectral norm, no batch norm, self-attention (default: half res)."""
-    return dcgan_discriminator(spec, norm=norm, sn=sn, attention=attention or _middle_height(spec))
+sagan_generator = GENERATORS.register("sagan")(
+    _sagan(dcgan_generator, "batch", "DCGAN G with spectral norm and self-attention.")
+)
+sagan_discriminator = DISCRIMINATORS.register("sagan")(
+    _sagan(dcgan_discriminator, "none", "DCGAN D with spectral norm, self-attention, no BN.")
+)
