@@ -63,7 +63,9 @@ Inception weights are looked up offline (--inception-weights, $FLUIDGAN_INCEPTIO
 @click.option("--real", "real", metavar="PATH", help="Reference images (needed by fid, kid, pr).")
 @click.option("--fake", "fake", metavar="PATH", required=True, help="Generated images.")
 @click.option("--metrics", metavar="LIST", help="Comma-separated: fid,kid,is,pr [fid,kid,is].")
-@click.option("--features", metavar="NAME", help="inception | domain:NAME [inception].")
+@click.option(
+    "--features", metavar="NAME", help="inception | domain:digits | domain:smoke [inception]."
+)
 @click.option("--inception-weights", metavar="FILE", help="Inception-2015-12-05 weight file.")
 @click.option("--num-images", type=int, help="Use the first N images of each set.")
 @click.option("--batch-size", type=int, help="Images per forward pass [64].")

@@ -33,17 +33,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from fluidgan.advection import cell_indices
+from fluidgan.registry import Registry
 
 RotationDraw = Callable[[int, np.random.Generator], np.ndarray]
-ROTATIONS: dict[str, RotationDraw] = {}
-
-
-def register_rotation(name: str) -> Callable[[RotationDraw], RotationDraw]:
-    def add(fn: RotationDraw) -> RotationDraw:
-        ROTATIONS[name] = fn
-        return fn
-
-    return add
+#: ``draw(dim, rng) -> (d, d) rotation matrix`` by name (AugmentConfig.rotation).
+ROTATIONS: Registry[RotationDraw] = Registry("rotation")
 
 
 @dataclass(frozen=True)
@@ -81,12 +75,12 @@ def as_numpy_rng(rng: np.random.Generator | torch.Generator | int) -> np.random.
     return np.random.default_rng(rng)
 
 
-@register_rotation("none")
+@ROTATIONS.register("none")
 def no_rotation(dim: int, rng: np.random.Generator) -> np.ndarray:
     return np.eye(dim)
 
 
-@register_rotation("continuous")
+@ROTATIONS.register("continuous")
 def uniform_rotation(dim: int, rng: np.random.Generator) -> np.ndarray:
     """2D: angle ~ U[0, 2π). 3D: Haar-uniform, from a random unit quaternion."""
     if dim == 2:
@@ -95,7 +89,7 @@ def uniform_rotation(dim: int, rng: np.random.Generator) -> np.ndarray:
     return quaternion_matrix(q / np.linalg.norm(q))
 
 
-@register_rotation("cube")
+@ROTATIONS.register("cube")
 def cube_rotation(dim: int, rng: np.random.Generator) -> np.ndarray:
     """One of the 4 (2D) or 24 (3D) rotations mapping the grid onto itself, uniformly."""
     group = cube_group(dim)
@@ -147,7 +141,7 @@ def draw_transform(
         return np.eye(dim)
     rng = as_numpy_rng(rng)
     s = rng.uniform(*cfg.scale) if cfg.scale[0] != cfg.scale[1] else cfg.scale[0]
-    rot = ROTATIONS[cfg.rotation](dim, rng)
+    rot = ROTATIONS.get(cfg.rotation)(dim, rng)
     flip = np.eye(dim)
     if cfg.flip and rng.uniform() < cfg.flip_probability:
         flip = flip_matrix(dim, int(rng.integers(dim)))
@@ -215,10 +209,22 @@ class TileMap:
         matrix = scale[:, None] * np.linalg.inv(self.transform)
         shift = scale * self.centre - 1.0
         q = tile_offsets(tuple(self.shape), dtype)
-        g = torch.addmm(
-            torch.as_tensor(shift, dtype=dtype), q, torch.as_tensor(matrix.T, dtype=dtype)
-        )
-        return g.view(1, *self.shape, len(self.shape))
+        return affine(q, matrix, shift).view(1, *self.shape, len(self.shape))
+
+
+def affine(q: Tensor, matrix: np.ndarray, shift: np.ndarray) -> Tensor:
+    """``q Mᵀ + b`` for points ``q`` (P, d) by d² broadcast multiply-adds.
+
+    Not ``addmm``/``einsum``: with d ≤ 3 those go to BLAS, whose threads spin when the
+    cores are busy (a loader item took 12x longer with 2 torch threads on a loaded
+    2-core machine); elementwise ops this small stay on the calling thread.
+    """
+    d = q.shape[1]
+    cols = [q[:, j : j + 1] for j in range(d)]
+    rows = [
+        sum(float(matrix[i, j]) * cols[j] for j in range(d)) + float(shift[i]) for i in range(d)
+    ]
+    return torch.cat(rows, dim=1)
 
 
 def tile_map(
@@ -241,9 +247,13 @@ def resample(fields: Tensor, where: TileMap, lattice: bool | None = None) -> Ten
 
 
 def transform_vectors(vel: Tensor, transform: np.ndarray) -> Tensor:
-    """``A u`` for vectors ``vel`` (N, d, *S), components x first."""
-    a = torch.as_tensor(transform, dtype=vel.dtype, device=vel.device)
-    return torch.einsum("ij,nj...->ni...", a, vel)
+    """``A u`` for vectors ``vel`` (N, d, *S), components x first (elementwise, see
+    :func:`affine`)."""
+    u = vel.unbind(1)
+    d = len(u)
+    return torch.stack(
+        [sum(float(transform[i, j]) * u[j] for j in range(d)) for i in range(d)], dim=1
+    )
 
 
 def sample_low(low: Tensor, where: TileMap) -> Tensor:

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from fluidgan.errors import UserError
-from fluidgan.gan.core import Registry
+from fluidgan.registry import Registry
 
 Term = Callable[[Tensor], Tensor]
 

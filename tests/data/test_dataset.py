@@ -13,16 +13,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from fluidgan.data import DataConfig, TileDataset, list_sims, make_datasets, make_loader
 from fluidgan.data.augment import AugmentConfig
-from fluidgan.data.dataset import (
-    DataConfig,
-    TileDataset,
-    list_sims,
-    make_datasets,
-    make_loader,
-    split_by_simulation,
-    triplet_frames,
-)
+from fluidgan.data.dataset import split_by_simulation, triplet_frames
 from fluidgan.errors import UserError
 
 AUG = AugmentConfig()

