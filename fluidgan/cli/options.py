@@ -15,7 +15,7 @@ def config_options(fn):
         "sets",
         multiple=True,
         metavar="KEY=VALUE",
-        help="Override one config value: --set key.sub=value (repeatable; see the saved config.toml).",
+        help="Override one config value: --set key.sub=value (repeatable).",
     )(fn)
     fn = click.option(
         "--config",
