@@ -100,6 +100,8 @@ def _train(cfg, data_dir, run_dir, ctx, resume, progress, after_iteration) -> di
             "continue it with --resume or choose another --out"
         )
     torch.use_deterministic_algorithms(cfg.deterministic)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     if ctx.device.type == "cuda":
         torch.backends.cudnn.benchmark = not cfg.deterministic
 
@@ -107,7 +109,8 @@ def _train(cfg, data_dir, run_dir, ctx, resume, progress, after_iteration) -> di
     start = 0
     if resume:
         state = ckpt.load_checkpoint(previous)
-        if state["model"] != spec.record(cfg):
+        # Checkpoints from before model.input_residual existed are the paper's G ("none").
+        if {"input_residual": "none", **state["model"]} != spec.record(cfg):
             raise UserError(
                 f"{previous}: its model {state['model']} does not match this "
                 f"config and dataset {spec.record(cfg)}"

@@ -16,7 +16,7 @@ Examples:
   fluidgan train --data data/train2d --out runs/cpu --resume --iterations 4000
   fluidgan train --data data/train2d --out runs/p2d --config paper2d --device cuda
   fluidgan train --data d --out r --set loss.adversarial=hinge --set ablation.temporal=l2
-  torchrun --nproc_per_node 4 -m fluidgan.cli train --data d --out r --config paper3d
+  torchrun --nproc_per_node 4 -m fluidgan train --data d --out r --config paper3d
 """
 
 
@@ -30,38 +30,21 @@ def config_layer(value: str) -> dict:
     return load_toml(preset_path("train", value))
 
 
+DIRECTORY = click.Path(file_okay=False)
+DATA_HELP = "Dataset directory written by `fluidgan simulate`."
+OUT_HELP = "Run directory: config, checkpoints, metrics, previews."
+ITERATIONS_HELP = "Train until this many iterations are complete (default: the config's)."
+DEVICE_HELP = "auto (CUDA when present), cpu, cuda or cuda:<index>."
+RESUME_HELP = "Continue the run in --out from its newest checkpoint, with its config."
+
+
 @click.command("train", epilog=EXAMPLES)
 @config_options
-@click.option(
-    "--data",
-    "data_dir",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="Dataset directory written by `fluidgan simulate`.",
-)
-@click.option(
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="Run directory: config, checkpoints, metrics, previews.",
-)
-@click.option(
-    "--iterations",
-    type=click.IntRange(min=1),
-    help="Train until this many iterations are complete (default: the config's).",
-)
-@click.option(
-    "--device",
-    default="auto",
-    show_default=True,
-    help="auto (CUDA when present), cpu, cuda or cuda:<index>.",
-)
-@click.option(
-    "--resume",
-    is_flag=True,
-    help="Continue the run in --out from its newest checkpoint, with its config.",
-)
+@click.option("--data", "data_dir", required=True, type=DIRECTORY, help=DATA_HELP)
+@click.option("--out", "out_dir", required=True, type=DIRECTORY, help=OUT_HELP)
+@click.option("--iterations", type=click.IntRange(min=1), help=ITERATIONS_HELP)
+@click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
+@click.option("--resume", is_flag=True, help=RESUME_HELP)
 @quiet_option
 def train_cmd(config_file, sets, data_dir, out_dir, iterations, device, resume, quiet):
     """Train tempoGAN: generator, spatial and temporal discriminators.

@@ -97,14 +97,26 @@ class ResBlock(nn.Module):
         self.conv_b = ConvUnit(dim, c1, c2, kernel, norm=norm, **bn)
         self.shortcut = ConvUnit(dim, c_in, c2, 1, norm=norm, **bn)
 
+    def preactivation(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv_b(self.conv_a(x)) + self.shortcut(x)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.conv_b(self.conv_a(x)) + self.shortcut(x))
+        return F.relu(self.preactivation(x))
+
+
+# Interpolation of the low-res density that ``input_residual`` adds to G's output.
+INPUT_RESIDUAL = {"none": None, "nearest": "nearest", "linear": {2: "bilinear", 3: "trilinear"}}
 
 
 class Generator(nn.Module):
     """G: nearest-neighbour upsampling by ``factor`` (the paper's ×2 twice), then four
     residual blocks; no BatchNorm in the last block, whose ReLU is the output activation
     (density >= 0).
+
+    ``input_residual`` (not the paper's; default "none"): add the nearest or (bi/tri)linear
+    upsampled low-res density (channel 0) before that last ReLU, so that G learns only the
+    detail the interpolation lacks — a short training run then starts from interpolation
+    quality instead of from nothing.
 
     (B, C, *s) low-res input channels -> (B, 1, *(factor·s)) high-res density.
     """
@@ -119,8 +131,14 @@ class Generator(nn.Module):
         batch_norm: bool = True,
         bn_momentum: float = BN_MOMENTUM,
         bn_eps: float = BN_EPS,
+        input_residual: str = "none",
     ):
         super().__init__()
+        if input_residual not in INPUT_RESIDUAL:
+            raise ValueError(
+                f"input_residual {input_residual!r}; valid: {', '.join(INPUT_RESIDUAL)}"
+            )
+        self.input_residual = input_residual
         widths = tuple(tuple(w) for w in (widths or paper_widths(in_channels)))
         if widths[-1][-1] != 1:
             raise ValueError(f"the last block must output one channel (density), got {widths}")
@@ -133,10 +151,24 @@ class Generator(nn.Module):
             c_in = c2
         self.blocks = nn.Sequential(*blocks)
 
+    def zero_output(self) -> Generator:
+        """Zero the last block's output convolutions (conv_b and the shortcut): with an
+        ``input_residual`` G then starts as that interpolation exactly."""
+        last = self.blocks[-1]
+        for unit in (last.conv_b, last.shortcut):
+            nn.init.zeros_(unit.conv.weight)
+            nn.init.zeros_(unit.conv.bias)
+        return self
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Nearest ×2 twice equals nearest ×4 once, cell for cell.
-        x = F.interpolate(x, scale_factor=self.factor, mode="nearest")
-        return self.blocks(x)
+        h = self.blocks[:-1](F.interpolate(x, scale_factor=self.factor, mode="nearest"))
+        out = self.blocks[-1].preactivation(h)
+        mode = INPUT_RESIDUAL[self.input_residual]
+        if mode is not None:
+            mode = mode if isinstance(mode, str) else mode[self.dim]
+            out = out + F.interpolate(x[:, :1], scale_factor=self.factor, mode=mode)
+        return F.relu(out)
 
 
 class Discriminator(nn.Module):

@@ -121,6 +121,7 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu"):
         widths=info["generator_widths"],
         kernel=info["kernel"],
         batch_norm=info["batch_norm"],
+        input_residual=info.get("input_residual", "none"),  # absent before it existed
     )
     generator.load_state_dict(state["generator"])
     return generator.to(device).eval(), info

@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from fluidgan.data import DataConfig
+from fluidgan.errors import UserError
+
+# Losses whose discriminator output is an autoencoder's reconstruction energy (§8).
+ENERGY_LOSSES = {"ebgan", "began"}
+# Options of the regulariser an adversarial loss needs (fluidgan.gan.losses' companion).
+COMPANION_PARAMS = {"weight_clip": {"c"}, "gradient_penalty": {"weight", "center"}}
 
 
 @dataclass
@@ -21,11 +27,15 @@ class ModelConfig:
     generator_widths: list[tuple[int, int]] | None = None
     kernel: int = 5  # generator kernel edge
     discriminator_widths: tuple[int, int, int, int] = (32, 64, 128, 256)
-    batch_norm: bool = True
+    batch_norm: bool = True  # in G (all blocks but the last)
+    discriminator_batch_norm: bool = True  # in D_s and D_t (all layers but the first)
     init_std: float = 0.04  # weights ~ N(0, init_std²)
     init_bias: float = 0.1
     bn_momentum: float = 0.001  # TF decay 0.999
     bn_eps: float = 1e-3
+    # Not the paper's: add the "nearest"/"linear" upsampled input density to G's output
+    # (before its final ReLU) so that G learns the missing detail only; "none" = paper.
+    input_residual: Literal["none", "nearest", "linear"] = "none"
 
     def __post_init__(self):
         if self.generator_widths is not None:
@@ -42,6 +52,8 @@ class LossConfig:
 
     adversarial: str = "nsgan"  # BCE on logits, non-saturating generator loss
     adversarial_params: dict[str, Any] = field(default_factory=dict)
+    # The loss's companion (WGAN: weight_clip {c}, WGAN-GP: gradient_penalty {weight, center}).
+    companion_params: dict[str, Any] = field(default_factory=dict)
     lambda_l1: float = 5.0
     lambda_f: tuple[float, float, float, float] = (-1e-5, -1e-5, -1e-5, -1e-5)
     lambda_t: float = 1.0  # temporal adversarial term (temporal = "discriminator")
@@ -50,7 +62,19 @@ class LossConfig:
     def __post_init__(self):
         from fluidgan.train.losses import adversarial_loss
 
-        adversarial_loss(self.adversarial, self.adversarial_params)  # UserError if unknown
+        loss = adversarial_loss(self.adversarial, self.adversarial_params)  # UserError if unknown
+        if self.adversarial in ENERGY_LOSSES:
+            raise UserError(
+                f"loss.adversarial = {self.adversarial!r} needs an autoencoder discriminator "
+                "(an energy, not a logit); tempoGAN's D_s / D_t output logits"
+            )
+        allowed = COMPANION_PARAMS.get(loss.companion, set())
+        unknown = set(self.companion_params) - allowed
+        if unknown:
+            raise UserError(
+                f"loss.companion_params: {sorted(unknown)} not options of "
+                f"{loss.companion or 'no companion'} (valid: {sorted(allowed)})"
+            )
 
 
 @dataclass
@@ -94,6 +118,9 @@ class TrainConfig:
     seed: int = 0
     amp: Literal["auto", "off", "bf16"] = "auto"  # bfloat16 autocast on CUDA (auto, bf16)
     deterministic: bool = False  # torch.use_deterministic_algorithms
+    # CPU threads per process (0: torch's default, one per core). 1 is much faster on a
+    # machine shared with other jobs: OpenMP threads spin-wait for preempted peers.
+    threads: int = 0
     checkpoint_every: int = 1000  # iterations between checkpoints
     keep_checkpoints: int = 3  # newest checkpoints kept
     preview_every: int = 1000  # iterations between validation previews (0: never)
@@ -116,6 +143,8 @@ class TrainConfig:
                 f"batch_size {self.batch_size} leaves no triplet "
                 "(⌊B/3⌋ = 0); use >= 3 or ablation.temporal = 'off'"
             )
+        if self.threads < 0:
+            raise ValueError(f"threads must be >= 0, got {self.threads}")
         if self.checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
 

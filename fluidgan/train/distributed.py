@@ -1,7 +1,7 @@
 """Devices and multi-process training: one process per GPU (or CPU process) under
 ``torchrun``, PyTorch DistributedDataParallel; NCCL on CUDA, gloo on CPU.
 
-``torchrun --nproc_per_node N -m fluidgan.cli train …`` sets RANK / LOCAL_RANK /
+``torchrun --nproc_per_node N -m fluidgan train …`` sets RANK / LOCAL_RANK /
 WORLD_SIZE / MASTER_ADDR / MASTER_PORT; without them training runs in one process.
 """
 

@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from fluidgan.advection import align_triplet
 from fluidgan.config import to_dict
+from fluidgan.gan.regularizers import clip_weights_, gradient_penalty
 from fluidgan.models.tempogan import (
     Generator,
     SpatialDiscriminator,
@@ -70,26 +71,36 @@ class ModelSpec:
             "generator_widths": [list(w) for w in widths],
             "kernel": cfg.model.kernel,
             "batch_norm": cfg.model.batch_norm,
+            "input_residual": cfg.model.input_residual,
         }
 
 
 def build_networks(cfg: TrainConfig, spec: ModelSpec) -> dict[str, nn.Module]:
     """G, and D_s / D_t where the ablation switches use them, initialised as the paper."""
     m = cfg.model
-    bn = {"batch_norm": m.batch_norm, "bn_momentum": m.bn_momentum, "bn_eps": m.bn_eps}
+    bn = {"bn_momentum": m.bn_momentum, "bn_eps": m.bn_eps}
     tile = cfg.data.tile * spec.factor
     nets = {
         "generator": Generator(
-            spec.dim, spec.in_channels, spec.factor, m.generator_widths, m.kernel, **bn
+            spec.dim,
+            spec.in_channels,
+            spec.factor,
+            m.generator_widths,
+            m.kernel,
+            batch_norm=m.batch_norm,
+            input_residual=m.input_residual,
+            **bn,
         )
     }
-    disc = {"widths": m.discriminator_widths, **bn}
+    disc = {"widths": m.discriminator_widths, "batch_norm": m.discriminator_batch_norm, **bn}
     if cfg.ablation.spatial_discriminator:
         nets["spatial"] = SpatialDiscriminator(spec.dim, tile, spec.factor, **disc)
     if cfg.ablation.temporal == "discriminator":
         nets["temporal"] = TemporalDiscriminator(spec.dim, tile, **disc)
     for net in nets.values():
         init_weights(net, m.init_std, m.init_bias)
+    if m.input_residual != "none":
+        nets["generator"].zero_output()  # start from the interpolation itself
     return nets
 
 
@@ -125,8 +136,10 @@ class Trainer:
             k: adversarial_loss(cfg.loss.adversarial, cfg.loss.adversarial_params)
             for k in ("spatial", "temporal")
         }
+        self.companion = self.adversarial["spatial"].companion  # WGAN's Lipschitz device
         self.amp_dtype = amp_dtype(cfg.amp, ctx.device)
         self.learning_rate = cfg.optim.lr  # the rate of the last iteration, for the logs
+        self.wall_offset = 0.0  # training seconds of the run before this process resumed it
 
     # --- pieces ---------------------------------------------------------------------
 
@@ -161,7 +174,14 @@ class Trainer:
         with self.autocast():
             real_logits, _ = d_s(low[:, :1], high)
             fake_logits, _ = d_s(low[:, :1], fake)
-        return self.discriminator_step("spatial", "d_s", real_logits, fake_logits)
+
+        def critic(y: torch.Tensor) -> torch.Tensor:
+            # Unwrapped: DDP does not take double backward; the single backward of
+            # loss + penalty still reduces every gradient once.
+            return self.nets["spatial"](low[:, :1], y)[0].float()
+
+        penalty = self.penalty(critic, high, fake.float())
+        return self.discriminator_step("spatial", "d_s", real_logits, fake_logits, penalty)
 
     def update_temporal(self, triplets: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """L_Dt = BCE(D_t(A(Y~)), 1) + BCE(D_t(A(G(X~))), 0); the same warp for both."""
@@ -169,25 +189,49 @@ class Trainer:
         with torch.no_grad(), self.autocast():
             fake = generate_triplets(self.nets["generator"], low)
         d_t = self.wrapped["temporal"]
+        real, fake = self.align(high, velocity), self.align(fake, velocity)
         with self.autocast():
-            real_logits, _ = d_t(self.align(high, velocity))
-            fake_logits, _ = d_t(self.align(fake, velocity))
-        return self.discriminator_step("temporal", "d_t", real_logits, fake_logits)
+            real_logits, _ = d_t(real)
+            fake_logits, _ = d_t(fake)
+        penalty = self.penalty(lambda y: self.nets["temporal"](y)[0].float(), real, fake)
+        return self.discriminator_step("temporal", "d_t", real_logits, fake_logits, penalty)
+
+    def penalty(
+        self, critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor
+    ) -> torch.Tensor | None:
+        """WGAN-GP's λ E(‖∇_ŷ D(ŷ)‖ - 1)² on the high-res input (the condition is held
+        fixed) when the adversarial loss asks for it; None otherwise."""
+        if self.companion != "gradient_penalty":
+            return None
+        params = {"weight": 10.0, "center": 1.0, **self.cfg.loss.companion_params}
+        return params["weight"] * gradient_penalty(critic, real, fake, params["center"])
 
     def discriminator_step(
-        self, name: str, tag: str, real_logits: torch.Tensor, fake_logits: torch.Tensor
+        self,
+        name: str,
+        tag: str,
+        real_logits: torch.Tensor,
+        fake_logits: torch.Tensor,
+        penalty: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Update a discriminator; log its loss and mean outputs (P(real) for logits)."""
+        """Update a discriminator (WGAN: then clip its weights); log its loss, the penalty
+        and its mean outputs (P(real) for logits)."""
         adversarial = self.adversarial[name]
         real_logits, fake_logits = real_logits.float(), fake_logits.float()
         loss = adversarial.d_loss(real_logits, fake_logits)
-        self.step(name, loss)
+        self.step(name, loss if penalty is None else loss + penalty)
+        if self.companion == "weight_clip":
+            clip_weights_(
+                self.nets[name].parameters(), self.cfg.loss.companion_params.get("c", 0.01)
+            )
         extra = adversarial.after_d_step(real_logits, fake_logits)
         squash = torch.sigmoid if adversarial.logits else torch.nn.Identity()
+        penalties = {} if penalty is None else {f"{tag}/penalty": penalty.detach()}
         return {
             f"{tag}/loss": loss,
             f"{tag}/real": squash(real_logits).mean(),
             f"{tag}/fake": squash(fake_logits).mean(),
+            **penalties,
             **{f"{tag}/{k}": torch.tensor(float(v), device=loss.device) for k, v in extra.items()},
         }
 
@@ -306,6 +350,7 @@ class Trainer:
                 group["lr"] = base * rule(scheduler.last_epoch)
         for name, values in state.get("adversarial", {}).items():
             self.adversarial[name].state.update(values)
+        self.wall_offset = float(state.get("metrics", {}).get("time", 0.0))
         ckpt.set_rng_state(state["rng"])
         return int(state["iteration"])
 
@@ -396,6 +441,8 @@ def fit(
             reduced = dist.average(torch.stack([values[k] for k in keys]), ctx).tolist()
             metrics = dict(zip(keys, reduced, strict=True))
             metrics["lr"] = trainer.learning_rate
+            # Training seconds since the run began, resumed runs included.
+            metrics["time"] = trainer.wall_offset + time.perf_counter() - t0
             done = iteration + 1
             bad = [k for k, v in metrics.items() if not math.isfinite(v)]
             if bad:

@@ -83,45 +83,57 @@ def _save(fig: Figure, path: str | os.PathLike) -> Path:
 CURVES = {
     "discriminators": ("d_s/loss", "d_t/loss"),
     "generator (adversarial)": ("g/adv_s", "g/adv_t", "g/l2_t"),
+    "feature term (λ_f < 0)": ("g/feature",),
     "L1 (train, validation, interpolation baseline)": ("g/l1", "val/l1", "val/l1_interp"),
 }
 
 
-def save_curves(rows: list[dict], path: str | os.PathLike, smooth: int = 25) -> Path:
-    """The logged metrics against the iteration, one panel per group of :data:`CURVES`;
+AXES = {"iteration": "iteration", "time": "wall time (s)"}
+
+
+def save_curves(
+    rows: list[dict], path: str | os.PathLike, smooth: int = 25, x: tuple[str, ...] = ("iteration",)
+) -> Path:
+    """The logged metrics, one panel per group of :data:`CURVES` and one row of panels per
+    abscissa in ``x`` (keys of :data:`AXES`: the iteration, the training wall time);
     per-iteration values are shown faintly, their running mean over ``smooth`` bold."""
-    fig = Figure(figsize=(4.2 * len(CURVES), 3.4), dpi=100)
+    fig = Figure(figsize=(4.2 * len(CURVES), 3.4 * len(x)), dpi=100)
     FigureCanvasAgg(fig)
-    for i, (title, keys) in enumerate(CURVES.items()):
-        ax = fig.add_subplot(1, len(CURVES), i + 1)
-        for key in keys:
-            points = [
-                (r["iteration"], r[key]) for r in rows if isinstance(r.get(key), (int, float))
-            ]
-            if not points:
-                continue
-            x, y = np.array(points, dtype=np.float64).T
-            sparse = len(x) < 2 * smooth or key.startswith("val/")
-            line = ax.plot(
-                x,
-                y,
-                lw=1.5 if sparse else 0.5,
-                alpha=1.0 if sparse else 0.3,
-                marker="o" if key.startswith("val/") else None,
-                ms=3,
-                label=key,
-            )
-            if not sparse:
-                kernel = np.ones(smooth) / smooth
-                ax.plot(
-                    x[smooth - 1 :],
-                    np.convolve(y, kernel, mode="valid"),
-                    lw=1.5,
-                    color=line[0].get_color(),
-                )
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel("iteration")
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
+    for row, axis in enumerate(x):
+        for i, (title, keys) in enumerate(CURVES.items()):
+            ax = fig.add_subplot(len(x), len(CURVES), row * len(CURVES) + i + 1)
+            for key in keys:
+                _plot_metric(ax, rows, axis, key, smooth)
+            ax.set_title(title, fontsize=9)
+            ax.set_xlabel(AXES[axis])
+            if ax.get_legend_handles_labels()[0]:  # a group may have nothing logged yet
+                ax.legend(fontsize=7)
+            ax.grid(alpha=0.3)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def _plot_metric(ax, rows: list[dict], axis: str, key: str, smooth: int) -> None:
+    points = [
+        (r[axis], r[key])
+        for r in rows
+        if isinstance(r.get(key), (int, float)) and isinstance(r.get(axis), (int, float))
+    ]
+    if not points:
+        return
+    x, y = np.array(points, dtype=np.float64).T
+    sparse = len(x) < 2 * smooth or key.startswith("val/")
+    line = ax.plot(
+        x,
+        y,
+        lw=1.5 if sparse else 0.5,
+        alpha=1.0 if sparse else 0.3,
+        marker="o" if key.startswith("val/") else None,
+        ms=3,
+        label=key,
+    )
+    if not sparse:
+        kernel = np.ones(smooth) / smooth
+        ax.plot(
+            x[smooth - 1 :], np.convolve(y, kernel, mode="valid"), lw=1.5, color=line[0].get_color()
+        )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from fluidgan.io.simfile import SimMeta, SimWriter
 
@@ -90,6 +91,15 @@ TINY = {
         "discriminator_widths": [4, 8, 8, 8],
     },
 }
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: bit-exact comparisons, and little contention on shared cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from fluidgan.errors import UserError
+from fluidgan.models.tempogan import Generator
 from fluidgan.train import checkpoint as ckpt
 from pipelines.train import train
 
@@ -52,8 +53,10 @@ def test_unreadable_or_foreign_files_are_user_errors(tmp_path):
         ckpt.load_checkpoint(tmp_path)
 
 
-def test_generator_reloads_from_the_checkpoint_alone(dataset2d, tiny_config, tmp_path):
+@pytest.mark.parametrize("residual", ["none", "linear"])
+def test_generator_reloads_from_the_checkpoint_alone(dataset2d, tiny_config, tmp_path, residual):
     tiny_config.update(iterations=2, preview_every=0)
+    tiny_config["model"]["input_residual"] = residual
     result = train(tiny_config, dataset2d, tmp_path / "run", device="cpu")
     generator, info = ckpt.load_generator(result["checkpoint"])
     assert info == {
@@ -65,9 +68,15 @@ def test_generator_reloads_from_the_checkpoint_alone(dataset2d, tiny_config, tmp
         "generator_widths": [[4, 8], [8, 8], [4, 4], [2, 1]],
         "kernel": 5,
         "batch_norm": True,
+        "input_residual": residual,
     }
-    assert not generator.training
+    assert not generator.training and generator.input_residual == residual
     x = torch.rand(1, 4, 12, 10)  # fully convolutional: any low-res size
     state = torch.load(result["checkpoint"], weights_only=True)
     assert state["iteration"] == 2 and state["config"]["batch_size"] == 6
     assert generator(x).shape == (1, 1, 48, 40)
+    # The trained weights, not a fresh network: the reloaded G repeats the saved one's output.
+    trained = Generator(2, 4, 4, widths=info["generator_widths"], input_residual=residual)
+    trained.load_state_dict(state["generator"])
+    with torch.no_grad():
+        torch.testing.assert_close(generator(x), trained.eval()(x))

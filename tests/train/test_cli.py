@@ -13,14 +13,6 @@ from fluidgan.train.config import TrainConfig
 from fluidgan.train.logging import read_metrics
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def run_cli(*args: str) -> int:
     with pytest.raises(SystemExit) as e:
         main(list(args))
@@ -65,10 +57,13 @@ def test_set_overrides_and_user_errors(dataset2d, tiny_config, tmp_path, capsys)
     assert run_cli(*common, "--resume") == 2
     assert "no checkpoint to resume" in capsys.readouterr().err
     assert run_cli("train", "--data", str(tmp_path / "none"), "--out", str(run)) == 2
+    assert run_cli(*common, "--set", "threads=-1") == 2
+    assert "threads" in capsys.readouterr().err
     assert run_cli(*common, "--config", "no_such_preset") == 2
     assert "cpu_small2d" in capsys.readouterr().err  # the presets are listed
     assert run_cli(*common, "--iterations", "1", "--set", "ablation.temporal=l2") == 0
     assert load_toml(run / "config.toml")["ablation"]["temporal"] == "l2"
+    assert torch.get_num_threads() == 1  # the conftest's; threads = 0 leaves it alone
 
 
 @pytest.mark.parametrize("name", ["paper2d", "paper3d", "cpu_small2d"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -169,6 +171,54 @@ def test_adversarial_loss_swaps_in_by_name(name):
     assert all(torch.isfinite(v) for v in m.values())
     if name == "hinge":  # L_G = -E D(G(x)) for both discriminators' terms
         assert "g/adv_s" in m and "g/adv_t" in m
+
+
+def test_batch_norm_switches_for_the_generator_and_the_discriminators_apart():
+    trainer = tiny_trainer(**{"model.batch_norm": False})
+    has_bn = {
+        k: any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+        for k, net in trainer.nets.items()
+    }
+    assert has_bn == {"generator": False, "spatial": True, "temporal": True}
+    trainer = tiny_trainer(**{"model.discriminator_batch_norm": False})
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in trainer.nets["spatial"].modules())
+
+
+def test_wgan_clips_each_critic_after_its_own_step():
+    trainer = tiny_trainer(**{"loss.adversarial": "wgan", "loss.companion_params": {"c": 0.02}})
+    spatial, temporal = batches()
+    trainer.update_spatial(spatial)
+    assert max(p.abs().max() for p in trainer.nets["spatial"].parameters()) <= 0.02
+    # D_t has not stepped yet: its biases are still the initial 0.1.
+    assert max(p.abs().max() for p in trainer.nets["temporal"].parameters()) >= 0.1
+    trainer.update_temporal(temporal)
+    assert max(p.abs().max() for p in trainer.nets["temporal"].parameters()) <= 0.02
+
+
+def test_wgan_gp_penalises_the_gradient_on_the_high_res_input_only():
+    trainer = tiny_trainer(**{"loss.adversarial": "wgan_gp"})
+    spatial, _ = batches()
+    low, high = spatial["low"], spatial["high"]
+    d_s = copy.deepcopy(trainer.nets["spatial"])
+    with torch.no_grad():
+        fake = copy.deepcopy(trainer.nets["generator"])(low)
+    # ŷ = ε y + (1 - ε) G(x) per sample, the condition x held fixed; λ = 10.
+    torch.manual_seed(7)
+    eps = torch.rand(6, 1, 1, 1)
+    y_hat = (eps * high + (1 - eps) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(d_s(low[:, :1], y_hat)[0].sum(), y_hat)
+    expected = 10.0 * ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
+    torch.manual_seed(7)
+    m = trainer.update_spatial(spatial)
+    torch.testing.assert_close(m["d_s/penalty"], expected)
+
+
+@pytest.mark.parametrize("name", ["ebgan", "began"])
+def test_energy_losses_are_refused(name):
+    from fluidgan.errors import UserError
+
+    with pytest.raises(UserError, match="autoencoder"):
+        build(TrainConfig, {"loss": {"adversarial": name}})
 
 
 def test_unknown_adversarial_loss_names_the_valid_ones():
