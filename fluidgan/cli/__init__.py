@@ -21,10 +21,12 @@ COMMANDS = {
     "simulate": "fluidgan.cli.simulate:simulate",
     "info": "fluidgan.cli.info:info",
     "train": "fluidgan.cli.train:train_cmd",
+    "upscale": "fluidgan.cli.upscale:upscale",
     "export": "fluidgan.cli.export:export",
     "preview": "fluidgan.cli.preview:preview",
     "evaluate": "fluidgan.cli.evaluate:evaluate",
     "gan": "fluidgan.cli.gan:gan",
+    "run": "fluidgan.cli.run:run",
 }
 
 
@@ -48,10 +50,12 @@ def cli():
     fluidgan simulate   Numba smoke solver -> paired low/high-res HDF5
     fluidgan info       describe a dataset, simulation file, run or checkpoint
     fluidgan train      tempoGAN: generator + spatial and temporal discriminators
+    fluidgan upscale    a trained generator on a low-res (or coarse-simulated) sequence
     fluidgan export     VTK image data (.vti + .pvd) for ParaView
     fluidgan preview    PNG / GIF / MP4 of low | SR | high frames
     fluidgan evaluate   SR against ground truth and interpolation baselines
     fluidgan gan        image GAN variants: train, sample, FID/IS
+    fluidgan run        the stages end to end (no argument: a 2D quickstart)
     """
 
 

@@ -61,6 +61,8 @@ class SimInfo:
 
 def read_info(path: str | os.PathLike) -> SimInfo:
     with open_sim(path) as f:
+        if "high" not in f:
+            raise UserError(f"{path}: no '/high' ground truth to train on (an upscaled file?)")
         return SimInfo(
             path=Path(path),
             dim=int(f.attrs["dim"]),

@@ -33,7 +33,10 @@ from fluidgan.errors import UserError
 FORMAT = "fluidgan.sim"
 FORMAT_VERSION = 1
 GROUPS = ("high", "low", "sr")
-REQUIRED = ("high/density", "high/velocity", "low/density", "low/velocity", "time")
+REQUIRED = ("low/density", "low/velocity", "time")
+# /high is the ground truth of a simulation; an upscaled coarse run or a user's low-res
+# sequence has /sr instead. Every group present holds both fields.
+ONE_OF = ("high", "sr")
 # no timestamps in the file: the same seed must give bit-identical files
 _COMPRESSION = {"compression": "gzip", "compression_opts": 1, "shuffle": True, "track_times": False}
 
@@ -176,6 +179,11 @@ def check_schema(f: h5py.File, path: Path) -> None:
     if version != FORMAT_VERSION:
         raise UserError(f"{path}: format_version {version} is not supported ({FORMAT_VERSION})")
     for key in REQUIRED:
+        if key not in f:
+            raise UserError(f"{path}: missing dataset '/{key}'")
+    if not any(group in f for group in ONE_OF):
+        raise UserError(f"{path}: missing group '/high' (or '/sr' in an upscaled file)")
+    for key in (f"{g}/{name}" for g in GROUPS if g in f for name in ("density", "velocity")):
         if key not in f:
             raise UserError(f"{path}: missing dataset '/{key}'")
     dim = int(f.attrs["dim"])
