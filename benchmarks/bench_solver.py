@@ -142,7 +142,11 @@ def main() -> None:
                 f"{verdict:>6}"
             )
             if args.phiflow and method == args.methods.split(",")[0]:
-                p = time_phiflow(dim, res, min(warmup, 5), max(2, steps // 4))
+                try:
+                    p = time_phiflow(dim, res, min(warmup, 5), max(2, steps // 4))
+                except Exception as e:  # PhiFlow's own failure: report it, keep benchmarking
+                    print(f"{'':>10} phiflow  failed: {type(e).__name__}: {str(e)[:90]}")
+                    continue
                 if p is None:
                     print(f"{'':>10} phiflow  not installed (pip install phiflow)")
                 else:
