@@ -196,6 +196,22 @@ def _check_columns(columns: Sequence[Column]) -> list[str]:
     return names
 
 
+def _show(ax, col, name: str, frame: int, limits: tuple[float, float, bool], style):
+    """Draw one view of one column at ``frame`` with shared colour limits."""
+    vmin, vmax, signed = limits
+    im = ax.imshow(
+        col.views[name][frame],
+        origin="lower",
+        extent=col.extent(name),
+        cmap=style.signed_cmap if signed else style.cmap,
+        vmin=vmin,
+        vmax=vmax,
+        interpolation="nearest",
+    )
+    _style_axis(ax)
+    return im
+
+
 def _style_axis(ax) -> None:
     ax.set_xticks([])
     ax.set_yticks([])
@@ -223,19 +239,9 @@ def preview_png(
         constrained_layout=True,
     )
     for r, (t, name) in enumerate(rows):
-        vmin, vmax, signed = limits[name]
         for c, col in enumerate(columns):
             ax = axes[r, c]
-            im = ax.imshow(
-                col.views[name][t],
-                origin="lower",
-                extent=col.extent(name),
-                cmap=style.signed_cmap if signed else style.cmap,
-                vmin=vmin,
-                vmax=vmax,
-                interpolation="nearest",
-            )
-            _style_axis(ax)
+            im = _show(ax, col, name, t, limits[name], style)
             if r == 0:
                 ax.set_title(col.label, fontsize=10)
             if c == 0:
@@ -296,20 +302,11 @@ def preview_animation(
     )
     images = []
     for r, name in enumerate(names):
-        vmin, vmax, signed = colour_limits([c.views[name] for c in columns])
+        lims = colour_limits([c.views[name] for c in columns])
         for c, col in enumerate(columns):
             ax = axes[r, c]
-            im = ax.imshow(
-                col.views[name][0],
-                origin="lower",
-                extent=col.extent(name),
-                cmap=style.signed_cmap if signed else style.cmap,
-                vmin=vmin,
-                vmax=vmax,
-                interpolation="nearest",
-            )
+            im = _show(ax, col, name, 0, lims, style)
             images.append((im, col.views[name]))
-            _style_axis(ax)
             if r == 0:
                 ax.set_title(col.label, fontsize=10)
             if c == 0 and name:
