@@ -34,7 +34,7 @@ from fluidgan.gan.games import GAMES
 from fluidgan.gan.losses import Loss, get_loss
 from fluidgan.gan.regularizers import Hook, make_hook
 from fluidgan.gan.sample import generate, reference_images, save_grid, to_uint8
-from fluidgan.train.loop import StopRequest
+from fluidgan.interrupt import StopRequest
 
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.jsonl"

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from fluidgan.advection import align_triplet
 from fluidgan.config import to_dict
 from fluidgan.gan.regularizers import clip_weights_, gradient_penalty
+from fluidgan.interrupt import StopRequest
 from fluidgan.models.tempogan import (
     Generator,
     SpatialDiscriminator,
@@ -381,30 +382,6 @@ def amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
 
 
 # --- the loop ---------------------------------------------------------------------------
-
-
-class StopRequest:
-    """SIGINT / SIGTERM ask the loop to stop after the current iteration (and checkpoint);
-    a second SIGINT interrupts at once."""
-
-    def __init__(self):
-        self.signal: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> StopRequest:
-        with contextlib.suppress(ValueError):  # signals only in the main thread
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        if self.signal == signal.SIGINT and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.signal = signum
-
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
 
 
 @dataclass
