@@ -1,4 +1,4 @@
-"""Fixtures for the metric tests: a private cache directory for the whole session."""
+"""Fixtures for every test: a private fluidgan cache directory for the whole session."""
 
 from __future__ import annotations
 
