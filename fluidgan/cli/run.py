@@ -9,7 +9,7 @@ from fluidgan.cli.options import quiet_option, show_progress
 HELP = """Run a chain of stages from PIPELINE.toml; without it, the embedded 2D quickstart.
 
 \b
-The quickstart (configs/pipelines/quickstart2d.toml, about 10-15 minutes on 2 CPU
+The quickstart (configs/pipelines/quickstart2d.toml, about 3 minutes on 2 idle CPU
 cores): simulate a small 2D training set and a held-out plume, train the small
 generator briefly, upscale the plume, export low/SR/high as VTK for ParaView, write a
 PNG preview and an evaluation report (report/report.md).
