@@ -5,3 +5,7 @@ from __future__ import annotations
 
 class UserError(Exception):
     """Bad input or usage: a file, key or value at fault, named in the message."""
+
+
+class Interrupted(Exception):
+    """Work stopped by Ctrl-C/SIGTERM after saving what it had: one line, exit code 130."""

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from fluidgan.config import CONFIG_DIR, load_toml, preset_path
-from fluidgan.errors import UserError
+from fluidgan.errors import Interrupted, UserError
 
 STATE = "pipeline_state.json"
 QUICKSTART = CONFIG_DIR / "pipelines" / "quickstart2d.toml"
@@ -150,7 +150,7 @@ def run_train(spec: dict, ctx: Context) -> dict:
         progress=ctx.progress,
     )
     if result["status"] != "completed":
-        raise UserError(f"{out}: training {result['status']}; rerun to resume")
+        raise Interrupted(f"{out}: training {result['status']}; rerun to resume")
     keep = {k: result[k] for k in ("iterations", "iterations_per_second", "seconds", "checkpoint")}
     return {"outputs": [result["checkpoint"]], **keep}
 

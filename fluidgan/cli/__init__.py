@@ -15,7 +15,7 @@ import sys
 import click
 
 from fluidgan import __version__
-from fluidgan.errors import UserError
+from fluidgan.errors import Interrupted, UserError
 
 COMMANDS = {
     "simulate": "fluidgan.cli.simulate:simulate",
@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
         fail(e.format_message(), e.exit_code)
     except UserError as e:
         fail(str(e), 2)
+    except Interrupted as e:
+        fail(str(e), 130)
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except Exception as e:  # an internal failure: one line unless debugging
