@@ -203,3 +203,16 @@ def resolve(
         if layer:
             data = merge(data, layer)
     return build(cls, apply_sets(data, sets))
+
+
+def from_command_line(
+    cls: type[T],
+    config_file: str | os.PathLike | None = None,
+    sets: Iterable[str] = (),
+    **options: Any,
+) -> T:
+    """A command's config: defaults <- ``config_file`` <- the options given on the command
+    line (``None`` = not given) <- ``--set``."""
+    base = load_toml(config_file) if config_file is not None else {}
+    given = {k: v for k, v in options.items() if v is not None}
+    return resolve(cls, base, given, sets=sets)

@@ -76,11 +76,9 @@ def resolve_config(
     config_file: str | os.PathLike | None = None, sets: tuple[str, ...] = (), **options: Any
 ) -> EvaluateConfig:
     """Defaults <- ``config_file`` <- explicit options (None = not given) <- ``--set``."""
-    from fluidgan.config import load_toml, resolve
+    from fluidgan.config import from_command_line
 
-    base = load_toml(config_file) if config_file is not None else {}
-    given = {k: v for k, v in options.items() if v is not None}
-    return resolve(EvaluateConfig, base, given, sets=sets)
+    return from_command_line(EvaluateConfig, config_file, sets, **options)
 
 
 def pair_frames(

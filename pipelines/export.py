@@ -12,13 +12,32 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from fluidgan.config import from_command_line
 from fluidgan.errors import UserError
 from fluidgan.io.simfile import GROUPS, open_sim
 from fluidgan.io.vtk import write_frame_vti, write_pvd
 
 DEFAULT_FIELDS = ("density", "velocity")
+
+
+@dataclass
+class ExportConfig:
+    """``fluidgan export vtk``: ``groups`` (empty = every group in the file), ``fields``,
+    ``frames`` ("A:B", "" = all)."""
+
+    groups: list[str] = field(default_factory=list)
+    fields: list[str] = field(default_factory=lambda: list(DEFAULT_FIELDS))
+    frames: str = ""
+
+
+def resolve_config(
+    config_file: str | os.PathLike | None = None, sets: Sequence[str] = (), **options
+) -> ExportConfig:
+    """Defaults <- ``config_file`` <- explicit options (None = not given) <- ``--set``."""
+    return from_command_line(ExportConfig, config_file, sets, **options)
 
 
 def frame_selection(spec: str | tuple[int | None, int | None] | None, frames: int) -> range:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from fluidgan.config import from_command_line
 from fluidgan.errors import UserError
 from fluidgan.io.preview import (
     GROUP_ORDER,
@@ -25,6 +27,32 @@ from fluidgan.io.simfile import open_sim
 from pipelines.export import frame_selection, select_groups
 
 FORMATS = (".png", ".gif", ".mp4")
+
+
+@dataclass
+class PreviewConfig:
+    """``fluidgan preview``: ``groups`` (empty = every group in the file), ``field``
+    (density | velocity | vorticity), ``frames`` ("A:B", "" = all), ``count`` frames in a
+    PNG, ``fps`` and at most ``max_frames`` frames in an animation."""
+
+    groups: list[str] = field(default_factory=list)
+    field: str = "density"
+    frames: str = ""
+    count: int = 4
+    fps: int = 12
+    max_frames: int = 200
+
+    def __post_init__(self):
+        for key in ("count", "fps", "max_frames"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+
+
+def resolve_config(
+    config_file: str | os.PathLike | None = None, sets: Sequence[str] = (), **options
+) -> PreviewConfig:
+    """Defaults <- ``config_file`` <- explicit options (None = not given) <- ``--set``."""
+    return from_command_line(PreviewConfig, config_file, sets, **options)
 
 
 def preview(

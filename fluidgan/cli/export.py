@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from fluidgan.cli.options import quiet_option, show_progress
+from fluidgan.cli.options import config_options, quiet_option, show_progress
 
 
 def split_list(value: str | None) -> list[str] | None:
@@ -33,12 +35,11 @@ def export():
     multiple=True,
     help="high, low or sr (repeatable or comma-separated); default: every group in the file.",
 )
-@click.option(
-    "--fields", default="density,velocity", show_default=True, help="Comma-separated fields."
-)
+@click.option("--fields", help="Comma-separated fields.  [default: density,velocity]")
 @click.option("--frames", help="Frame range A:B (Python slice, e.g. 0:10, -5:); default all.")
+@config_options
 @quiet_option
-def vtk(input, out, groups, fields, frames, quiet):
+def vtk(input, out, groups, fields, frames, config_file, sets, quiet):
     """Write ParaView volumes: <stem>_<group>_NNNN.vti per frame and <stem>_<group>.pvd.
 
     Cell-centred fields become point data at the cell centres; every grid spans [0, 1]
@@ -51,17 +52,20 @@ def vtk(input, out, groups, fields, frames, quiet):
       fluidgan export vtk up.h5 --out vtk/ --group low,sr,high --frames 10:20
       fluidgan export vtk sim.h5 --out vtk/ --group high --fields density
     """
-    from pipelines.export import export_vtk
+    from fluidgan.config import save_toml, to_dict
+    from pipelines.export import export_vtk, resolve_config
 
     chosen = [g for item in groups for g in split_list(item)] or None
+    cfg = resolve_config(config_file, sets, groups=chosen, fields=split_list(fields), frames=frames)
     written = export_vtk(
         input,
         out,
-        groups=chosen,
-        fields=split_list(fields) or [],
-        frames=frames,
+        groups=cfg.groups or None,
+        fields=cfg.fields,
+        frames=cfg.frames or None,
         progress=show_progress(quiet),
     )
+    save_toml(to_dict(cfg), Path(out) / "export.config.toml")
     if not quiet:
         pvd = [p for p in written if p.suffix == ".pvd"]
         click.echo(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from fluidgan.cli.export import split_list
-from fluidgan.cli.options import quiet_option
+from fluidgan.cli.options import config_options, quiet_option
 
 
 @click.command(context_settings={"show_default": True})
@@ -21,18 +23,18 @@ from fluidgan.cli.options import quiet_option
 )
 @click.option(
     "--field",
-    default="density",
     type=click.Choice(["density", "velocity", "vorticity"]),
-    help="velocity: |v| in high-res cells/frame; vorticity: curl in 1/frame.",
+    help="velocity: |v| in high-res cells/frame; vorticity: curl in 1/frame.  [default: density]",
 )
 @click.option("--frames", help="Frame range A:B (Python slice, e.g. 0:10, -5:); default all.")
-@click.option("--count", type=click.IntRange(1), default=4, help="Frames in a PNG.")
-@click.option("--fps", type=click.IntRange(1), default=12, help="Frames per second (GIF/MP4).")
+@click.option("--count", type=click.IntRange(1), help="Frames in a PNG.  [default: 4]")
+@click.option("--fps", type=click.IntRange(1), help="Frames per second (GIF/MP4).  [default: 12]")
 @click.option(
-    "--max-frames", type=click.IntRange(1), default=200, help="Most frames in an animation."
+    "--max-frames", type=click.IntRange(1), help="Most frames in an animation.  [default: 200]"
 )
+@config_options
 @quiet_option
-def preview(input, out, groups, field, frames, count, fps, max_frames, quiet):
+def preview(input, out, groups, field, frames, count, fps, max_frames, config_file, sets, quiet):
     """Write a preview of INPUT: low | SR | high side by side, with a colour bar.
 
     The format follows the suffix of --out: .png (a few frames), .gif or .mp4 (every
@@ -45,9 +47,23 @@ def preview(input, out, groups, field, frames, count, fps, max_frames, quiet):
       fluidgan preview up.h5 --out up.gif --group low,sr,high --frames 0:40
       fluidgan preview sim.h5 --out vort.mp4 --field vorticity --fps 24
     """
+    from fluidgan.config import save_toml, to_dict
     from pipelines.preview import preview as run
+    from pipelines.preview import resolve_config
 
     chosen = [g for item in groups for g in split_list(item)] or None
-    path = run(input, out, chosen, field, frames, count=count, fps=fps, max_frames=max_frames)
+    options = dict(field=field, frames=frames, count=count, fps=fps, max_frames=max_frames)
+    cfg = resolve_config(config_file, sets, groups=chosen, **options)
+    path = run(
+        input,
+        out,
+        cfg.groups or None,
+        cfg.field,
+        cfg.frames or None,
+        count=cfg.count,
+        fps=cfg.fps,
+        max_frames=cfg.max_frames,
+    )
+    save_toml(to_dict(cfg), Path(path).with_name(Path(path).stem + ".config.toml"))
     if not quiet:
         click.echo(f"{path}")

@@ -12,6 +12,7 @@ from scipy import ndimage
 
 from fluidgan import cli as cli_module
 from fluidgan.cli import main
+from fluidgan.config import load_toml
 from fluidgan.io.simfile import SimMeta, SimWriter
 from solvers.lowres import derive_low
 
@@ -98,7 +99,8 @@ def test_export_vtk_writes_readable_volumes(sims, tmp_path):
         )
         == 0
     )
-    names = sorted(p.name for p in out.iterdir())
+    assert load_toml(out / "export.config.toml")["frames"] == "1:"  # the resolved config
+    names = sorted(p.name for p in out.iterdir() if p.suffix != ".toml")
     assert names == [
         "sim3_low.pvd",
         "sim3_low_0001.vti",
@@ -159,7 +161,9 @@ def test_preview_writes_images(sims, tmp_path, key, name, field):
         == 0
     )
     assert out.stat().st_size > 1000
-    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left
+    config = name.rsplit(".", 1)[0] + ".config.toml"  # the resolved config, beside it
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, config])  # no tmp file
+    assert load_toml(tmp_path / config)["field"] == field
     if name.endswith(".png"):
         height, width = matplotlib.image.imread(out).shape[:2]
         assert width > height / 2  # three columns side by side
@@ -363,3 +367,18 @@ def test_evaluate_refuses_unrelated_files(sims, tmp_path, capsys):
         == 2
     )
     assert "lanczos" in capsys.readouterr().err
+
+
+def test_export_and_preview_take_config_files_and_sets(sims, tmp_path, capsys):
+    config = tmp_path / "export.toml"
+    config.write_text('groups = ["low"]\nfields = ["density"]\n')
+    out = tmp_path / "vtk"
+    assert cli("export", "vtk", sims["2d"], "--out", out, "--config", config, "--quiet") == 0
+    assert {p.suffix for p in out.iterdir()} == {".vti", ".pvd", ".toml"}
+    assert all("_low" in p.name for p in out.iterdir() if p.suffix != ".toml")
+    png = tmp_path / "p.png"
+    assert cli("preview", sims["2d"], "--out", png, "--set", "count=1", "--quiet") == 0
+    assert load_toml(tmp_path / "p.config.toml")["count"] == 1
+    assert cli("preview", sims["2d"], "--out", png, "--set", "fps=0") == 2
+    err = capsys.readouterr().err
+    assert "fps must be >= 1" in err and err.count("\n") == 1
