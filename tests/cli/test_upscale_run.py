@@ -385,6 +385,23 @@ def test_run_a_pipeline_then_skip_then_redo_what_changed(files, tmp_path, capsys
     assert "export (export): done" in log and "evaluate (evaluate): done" in log
 
 
+def test_an_interrupted_training_stage_exits_130_and_says_how_to_resume(
+    files, tmp_path, capsys, monkeypatch
+):
+    import pipelines.train
+
+    def interrupted(cfg, data, out, **kw):  # what Ctrl-C during training returns
+        return {"status": "interrupted", "iterations": 1, "checkpoint": None}
+
+    monkeypatch.setattr(pipelines.train, "train", interrupted)
+    pipe = tmp_path / "t.toml"
+    pipe.write_text(f'[[stage]]\nkind = "train"\ndata = "{files["dir"] / "sim"}"\nout = "run"\n')
+    assert cli("run", pipe, "--out", tmp_path / "r", "--quiet") == 130
+    one_line_error(capsys, "training interrupted", "rerun to resume")
+    state = tmp_path / "r" / "pipeline_state.json"  # the stage is not recorded as complete
+    assert not state.exists() or "train" not in json.loads(state.read_text())
+
+
 def test_bad_pipeline_files_are_one_line_errors(files, tmp_path, capsys):
     pipe = write_pipeline(tmp_path / "p.toml", files, '\n[[stage]]\nkind = "render"\n')
     assert cli("run", pipe, "--out", tmp_path / "r") == 2
