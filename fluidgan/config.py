@@ -20,6 +20,7 @@ import tomli_w
 import tomllib
 
 from fluidgan.errors import UserError
+from fluidgan.io.atomic import write_text
 
 T = TypeVar("T")
 
@@ -140,11 +141,7 @@ def load_toml(path: str | os.PathLike) -> dict[str, Any]:
 
 def save_toml(data: Mapping[str, Any], path: str | os.PathLike) -> Path:
     """Write ``data`` as TOML atomically (temporary name, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(tomli_w.dumps(to_dict(data)))
-    os.replace(tmp, path)
-    return path
+    return write_text(path, tomli_w.dumps(to_dict(data)))
 
 
 def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

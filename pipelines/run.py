@@ -33,6 +33,7 @@ from typing import Any
 
 from fluidgan.config import CONFIG_DIR, load_toml, preset_path
 from fluidgan.errors import Interrupted, UserError
+from fluidgan.io.atomic import write_text
 
 STATE = "pipeline_state.json"
 QUICKSTART = CONFIG_DIR / "pipelines" / "quickstart2d.toml"
@@ -376,9 +377,7 @@ def read_state(root: Path) -> dict:
 
 
 def write_state(root: Path, state: dict) -> None:
-    tmp = root / (STATE + ".tmp")
-    tmp.write_text(json.dumps(state, indent=1, default=str))
-    os.replace(tmp, root / STATE)
+    write_text(root / STATE, json.dumps(state, indent=1, default=str))
 
 
 def is_complete(entry: dict | None, spec: dict, inputs: dict) -> bool:

@@ -25,6 +25,7 @@ import numpy as np
 from fluidgan import __version__
 from fluidgan.config import save_toml, to_dict
 from fluidgan.errors import UserError
+from fluidgan.io.atomic import write_text
 from fluidgan.io.simfile import SimMeta, SimWriter
 from solvers.lowres import derive_low
 from solvers.scene import SceneConfig, concrete_scene
@@ -166,9 +167,7 @@ def write_manifest(out: Path, config: SimulateConfig) -> dict:
         "sims": sims,
         "config": to_dict(config),
     }
-    tmp = out / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=1))
-    os.replace(tmp, out / MANIFEST)
+    write_text(out / MANIFEST, json.dumps(manifest, indent=1))
     return manifest
 
 

@@ -21,8 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from fluidgan.io.preview import saving
-from fluidgan.io.vtk import write_atomic
+from fluidgan.io.atomic import atomic_path, write_text
 
 # (key, header, better): the columns of the main table; ↑ higher is better, ↓ lower,
 # → 1 closer to one is better
@@ -74,7 +73,7 @@ def json_safe(value: Any) -> Any:
 
 def write_json(path: str | os.PathLike, data: Any) -> Path:
     text = json.dumps(json_safe(data), indent=1, allow_nan=False)
-    return write_atomic(path, text.encode())
+    return write_text(path, text)
 
 
 def fmt(value: Any) -> str:
@@ -126,7 +125,7 @@ def plot_spectra(spectra: Mapping[str, Any], path: str | os.PathLike) -> Path:
         ax.grid(True, which="both", alpha=0.25)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    with saving(path) as tmp:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return Path(path)
@@ -149,7 +148,7 @@ def plot_temporal(temporal: Mapping[str, Any], path: str | os.PathLike) -> Path:
         ax.grid(True, alpha=0.25)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    with saving(path) as tmp:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return Path(path)
@@ -239,7 +238,7 @@ def write_markdown(
     }
     for key, name in figures.items():
         lines += [f"## {titles.get(key, key)}", "", f"![{key}]({name})", ""]
-    return write_atomic(path, "\n".join(lines).encode())
+    return write_text(path, "\n".join(lines))
 
 
 def write_report(

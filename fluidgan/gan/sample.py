@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from fluidgan.errors import UserError
+from fluidgan.io.atomic import atomic_path
 
 
 @torch.no_grad()
@@ -93,13 +94,10 @@ def save_grid(images: np.ndarray, path: str | os.PathLike, columns: int | None =
     """A PNG grid of uint8 images (8-bit grey or RGB, no alpha), written atomically."""
     from PIL import Image
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     grid = image_grid(images, columns)
-    tmp = path.with_name(path.stem + ".tmp.png")
-    Image.fromarray(np.ascontiguousarray(grid, dtype=np.uint8)).save(tmp, optimize=True)
-    os.replace(tmp, path)
-    return path
+    with atomic_path(path) as tmp:
+        Image.fromarray(np.ascontiguousarray(grid, dtype=np.uint8)).save(tmp, optimize=True)
+    return Path(path)
 
 
 def write_samples(
@@ -109,10 +107,8 @@ def write_samples(
     first 64 next to it; returns the .npz path."""
     out = Path(out)
     path = out if out.suffix == ".npz" else out / "samples.npz"
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {"images": images} if labels is None else {"images": images, "labels": labels}
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, **arrays)
     save_grid(images[:64], path.with_suffix(".png"))
     return path

@@ -35,6 +35,7 @@ from fluidgan.gan.losses import Loss, get_loss
 from fluidgan.gan.regularizers import Hook, make_hook
 from fluidgan.gan.sample import generate, reference_images, save_grid, to_uint8
 from fluidgan.interrupt import StopRequest
+from fluidgan.io.atomic import atomic_path
 
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.jsonl"
@@ -256,11 +257,9 @@ def checkpoint_state(run: Run) -> dict[str, Any]:
 
 def save_checkpoint(run: Run, path: str | os.PathLike) -> Path:
     """Write atomically: a temporary file, then rename over the old checkpoint."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(checkpoint_state(run), tmp)
-    os.replace(tmp, path)
-    return path
+    with atomic_path(path) as tmp:
+        torch.save(checkpoint_state(run), tmp)
+    return Path(path)
 
 
 def read_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> dict:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +32,7 @@ import numpy as np
 from matplotlib import animation
 
 from fluidgan.errors import UserError
+from fluidgan.io.atomic import atomic_path
 from fluidgan.io.simfile import open_sim
 
 GROUP_ORDER = ("low", "sr", "high")  # left to right: input, upscaled, ground truth
@@ -174,18 +174,6 @@ def frame_indices(selected: Sequence[int], count: int) -> list[int]:
 # --------------------------------------------------------------------------- figures
 
 
-@contextmanager
-def saving(path: str | os.PathLike):
-    """Yield a temporary path with the same suffix; rename it to ``path`` on success."""
-    path = Path(path)
-    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _check_columns(columns: Sequence[Column]) -> list[str]:
     if not columns:
         raise ValueError("no columns to preview")
@@ -247,7 +235,7 @@ def preview_png(
             if c == 0:
                 ax.set_ylabel(f"t = {times[t]:g}  {name}".strip(), fontsize=9)
         fig.colorbar(im, ax=axes[r, :], shrink=0.9, label=style.label)
-    with saving(path) as tmp:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100)
     plt.close(fig)
     return Path(path)
@@ -321,7 +309,7 @@ def preview_animation(
         return [im for im, _ in images]
 
     anim = animation.FuncAnimation(fig, update, frames=len(times), blit=False)
-    with saving(path) as tmp:
+    with atomic_path(path) as tmp:
         anim.save(tmp, writer=writer)
     plt.close(fig)
     return Path(path)

@@ -37,6 +37,8 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
+from fluidgan.io.atomic import write_bytes
+
 HEADER_DTYPE = np.dtype("<u8")
 BLOCK_SIZE = 1 << 20  # uncompressed bytes per zlib block; blocks compress in parallel
 ZLIB_LEVEL = 1  # float fields barely compress harder at higher levels, but take 3-5x longer
@@ -54,19 +56,6 @@ VTK_TYPES = {
 }
 ACTIVE_SCALARS = "density"
 ACTIVE_VECTORS = "velocity"
-
-
-def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through ``<path>.tmp`` and a rename."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
 
 
 # --------------------------------------------------------------------------- geometry
@@ -203,7 +192,7 @@ def write_vti(
     level: int = ZLIB_LEVEL,
 ) -> Path:
     """Write one .vti file atomically; see :func:`vti_bytes`."""
-    return write_atomic(path, vti_bytes(arrays, spacing, origin, time, level))
+    return write_bytes(path, vti_bytes(arrays, spacing, origin, time, level))
 
 
 def write_frame_vti(
@@ -235,4 +224,4 @@ def pvd_bytes(entries: Sequence[tuple[float, str]]) -> bytes:
 
 def write_pvd(path: str | os.PathLike, entries: Sequence[tuple[float, str]]) -> Path:
     """Write (or rewrite) a .pvd collection atomically."""
-    return write_atomic(path, pvd_bytes(entries))
+    return write_bytes(path, pvd_bytes(entries))

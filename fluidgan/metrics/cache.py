@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
+
+from fluidgan.io.atomic import atomic_path
 
 CACHE_ENV = "FLUIDGAN_CACHE"
 
@@ -31,13 +32,6 @@ def write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
     A reader never sees a half-written file, and two processes writing the same key
     leave one complete file.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
+        write(f)
     return path

@@ -29,6 +29,7 @@ import torch
 
 from fluidgan import __version__
 from fluidgan.errors import UserError
+from fluidgan.io.atomic import atomic_path
 
 FORMAT = "fluidgan.tempogan"
 FORMAT_VERSION = 1
@@ -67,12 +68,10 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike, keep: int = 
         "fluidgan_version": __version__,
         **state,
     }
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as f:
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
         torch.save(state, f)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
     if keep > 0:
         for old in list_checkpoints(path.parent.parent)[:-keep]:
             old.unlink(missing_ok=True)

@@ -15,6 +15,8 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from fluidgan.io.atomic import atomic_path
+
 
 def middle_slice(field: torch.Tensor | np.ndarray) -> np.ndarray:
     """A 2D image (Y, X) of a density (*spatial); the middle z slice in 3D."""
@@ -72,12 +74,9 @@ def save_preview(
 
 
 def _save(fig: Figure, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, format="png")
-    os.replace(tmp, path)
-    return path
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    return Path(path)
 
 
 CURVES = {

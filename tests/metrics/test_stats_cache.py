@@ -60,7 +60,7 @@ def test_second_call_hits_the_cache(images):
     assert first.path == second.path and first.path.name.startswith("real-all-test-pixels-n20-")
     np.testing.assert_array_equal(first.stats.sigma, second.stats.sigma)
     np.testing.assert_array_equal(first.features.pool, second.features.pool)
-    assert not list(first.path.parent.glob("*.tmp"))  # the atomic write left nothing behind
+    assert not list(first.path.parent.glob("*.tmp*"))  # the atomic write left nothing behind
 
 
 def test_key_covers_what_the_statistics_depend_on(images):
