@@ -10,7 +10,6 @@ machines fill one directory, and the manifest is rebuilt from the files present.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import multiprocessing
 import os
@@ -221,10 +220,6 @@ def _progress(total: int, enabled: bool, desc: str):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit="frame", disable=not enabled, leave=False)
-
-
-def with_overrides(config: SimulateConfig, **scene_fields) -> SimulateConfig:
-    return dataclasses.replace(config, scene=dataclasses.replace(config.scene, **scene_fields))
 
 
 def scene_preset(name: str, dim: int | None) -> Path:
