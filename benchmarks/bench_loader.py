@@ -6,10 +6,10 @@
 Writes small synthetic datasets (2D: 256² high / 64² low, 3D: res3d³ / (res3d/4)³; smooth
 random density and velocity; the high-res velocity, which the loader never reads, is
 zero) into a temporary directory unless ``--data`` names a real one, then times
-``make_loader`` over ``TileDataset`` (tile 16 low / 64 high, inputs rho+v+w, full SPEC §2
+``make_loader`` over ``TileDataset`` (tile 16 low / 64 high, inputs rho+v+w, the full training
 augmentation) for spatial items (batch 16) and triplets (batch 5), after one warm-up batch.
 
-A training iteration (SPEC §5: k_Ds = k_Dt = k_G = 2, B = 16) consumes 4 spatial batches of
+A training iteration (the paper's k_Ds = k_Dt = k_G = 2, B = 16) consumes 4 spatial batches of
 16 and 4 temporal batches of 5 triplets. The loader keeps up when the time it needs for
 that, 64/rate_spatial + 20/rate_temporal (worst case: the two loaders share the cores),
 is below the time of one iteration, which ``--train-step`` measures with the real trainer

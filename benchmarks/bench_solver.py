@@ -1,4 +1,4 @@
-"""Seconds per step of the smoke solver on the issue's benchmark plume (configs/scenes/bench*).
+"""Seconds per step of the smoke solver on the benchmark plume (configs/scenes/bench*).
 
 Scene (mirrors mantaflow's plume, so the reference figures compare like with like): closed
 box, boundary width 1, noise-modulated cylinder inflow at (0.5, 0.1, 0.5)·grid with radius
@@ -11,7 +11,7 @@ box, boundary width 1, noise-modulated cylinder inflow at (0.5, 0.1, 0.5)·grid 
 
 The first ``--warmup`` steps let the plume develop (an empty box is cheap to project); the
 next ``--steps`` are timed. Ratios are printed against mantaflow 0.13 (C++, OpenMP, 2
-threads) as measured on this machine type for the issue, and against PhiFlow when it runs
+threads) as measured on this machine type, and against PhiFlow when it runs
 in the same process (``pip install phiflow`` in the benchmark environment only).
 """
 
@@ -29,7 +29,7 @@ from pipelines.simulate import SimulateConfig
 from solvers.scene import concrete_scene
 from solvers.smoke import Smoke
 
-# mantaflow 0.13 on this scene, 2 threads (issue 2): seconds per step
+# mantaflow 0.13 on this scene, 2 threads, this machine type: seconds per step
 MANTAFLOW = {
     (2, 128): {"mgpcg": 0.010, "cg": 0.014},
     (2, 256): {"mgpcg": 0.032, "cg": 0.105},

@@ -17,9 +17,11 @@ same dt and substeps) is timed and scaled by the cell count, (256/128)³ = 8 -- 
 solver's cost per step is linear in cells (Numba stencils; multigrid-preconditioned CG
 needs about the same iterations at any resolution). ``--high-res3d 256`` times it directly.
 
-Upscaling uses the paper's generator (rho+v+w inputs, paper widths; random weights: the
-cost does not depend on them) with the pass plan ``fluidgan upscale`` picks under its
-default 4096 MB budget:
+Upscaling uses each generator of ``--generators`` (``tempogan``: the paper's, as in
+``paper{d}d``; ``fast``: as in ``fast{d}d``; rho+v+w inputs; random weights: the cost does
+not depend on them) in each precision of ``--amp`` (``off``: float32; ``auto``: bfloat16
+with channels-last on CPUs with BF16 units) with the pass plan ``fluidgan upscale`` picks
+under its default 4096 MB budget:
 
 * 2D: whole 64² frames in batches; timed over ``--timed`` frames after a warm-up pass;
 * 3D: 64³ frames do not fit, so the plan is overlapping tiles. A full 256³ frame takes
@@ -47,10 +49,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from fluidgan.amp import amp_dtype
+from fluidgan.config import build, load_toml, preset_path
 from fluidgan.data.channels import channel_count
 from fluidgan.inference.tiling import plan_tiles
 from fluidgan.inference.upscaler import Upscaler, frame_inputs, plan_passes
-from fluidgan.models.tempogan import Generator, init_weights
+from fluidgan.models.generators import build_generator, generator_record
+from fluidgan.train.config import TrainConfig
 from pipelines.simulate import resolve_config
 from pipelines.upscale import coarse_scene
 from solvers.scene import concrete_scene
@@ -79,9 +84,18 @@ def simulate(scene, frames: int, timed: int) -> tuple[np.ndarray, np.ndarray, np
     return np.mean(seconds[-timed:], axis=0), density, velocity
 
 
-def paper_generator(dim: int) -> Generator:
+PRESETS = {"tempogan": "paper{dim}d", "fast": "fast{dim}d"}  # the architecture of each
+
+
+def preset_generator(name: str, dim: int) -> torch.nn.Module:
+    """The generator of the ``name`` preset (paper{d}d or fast{d}d) with random weights:
+    the cost does not depend on them."""
+    cfg = build(TrainConfig, load_toml(preset_path("train", PRESETS[name].format(dim=dim))))
+    record = generator_record(
+        name, cfg.model, dim, FACTOR, channel_count(CHANNELS, dim), CHANNELS, cfg.data.tile
+    )
     torch.manual_seed(0)
-    return init_weights(Generator(dim, channel_count(CHANNELS, dim), FACTOR)).eval()
+    return build_generator(record).initialise(cfg.model.init_std, cfg.model.init_bias).eval()
 
 
 def time_whole(upscaler: Upscaler, density, velocity, frames: int) -> float:
@@ -127,39 +141,56 @@ def high_res_cost(high, frames: int, timed: int, res: int) -> dict:
     return {"s_per_frame": seconds * scale, "simulated_res": scene.res[0], "estimated": scale != 1}
 
 
-def run_case(dim: int, frames: int, timed: int, sample3d: int, high_res: int) -> dict:
-    config = resolve_config(scene="plume", dim=dim, res=[COARSE * FACTOR])
-    high = concrete_scene(config.scene, 0)
-    coarse = coarse_scene(high, FACTOR)
-    coarse_s, density, velocity = simulate(coarse, frames, timed)
-    generator = paper_generator(dim)
+def upscale_cost(generator, amp: str, density, velocity, timed: int, sample3d: int) -> dict:
+    """Seconds per frame of ``generator`` on the coarse frames, as ``fluidgan upscale`` runs
+    it (its pass plan under the default 4096 MB budget, ``amp`` precision)."""
+    cpu = torch.device("cpu")
     plan = plan_passes(density.shape, generator, 4096)
-    upscaler = Upscaler(
-        generator, {"factor": FACTOR, "channels": CHANNELS}, torch.device("cpu"), plan
-    )
+    dtype = amp_dtype(amp, cpu)
+    upscaler = Upscaler(generator, {"factor": FACTOR, "channels": CHANNELS}, cpu, plan, dtype)
     if plan.mode == "whole":
         up = {"s_per_frame": time_whole(upscaler, density, velocity, timed), "estimated": False}
     elif sample3d > 0:
-        up = estimate_tiled(generator, plan, density, velocity, sample3d)
+        up = estimate_tiled(upscaler.generator, plan, density, velocity, sample3d)
     else:
         start = clocks()
         upscaler(density[None], velocity[None])
         up = {"s_per_frame": clocks() - start, "estimated": False}
+    return {**up, "plan": plan.describe()}
+
+
+def run_case(
+    dim: int, frames: int, timed: int, sample3d: int, high_res: int, variants: list[tuple]
+) -> list[dict]:
+    """One row per (generator, amp) variant; the simulations are shared by all rows."""
+    config = resolve_config(scene="plume", dim=dim, res=[COARSE * FACTOR])
+    high = concrete_scene(config.scene, 0)
+    coarse = coarse_scene(high, FACTOR)
+    coarse_s, density, velocity = simulate(coarse, frames, timed)
     high_cost = high_res_cost(high, frames, timed, high_res)
     high_s = high_cost["s_per_frame"]
-    total = coarse_s + up["s_per_frame"]
-    return {
-        "case": f"{dim}D plume {COARSE}^{dim} -> {COARSE * FACTOR}^{dim}",
-        "frames_simulated": frames,
-        "frames_timed": timed,
-        "coarse_sim_s_per_frame": coarse_s,
-        "upscale": {**up, "plan": plan.describe()},
-        "coarse_plus_upscale_s_per_frame": total,
-        "high_sim_s_per_frame": high_s,
-        "high_sim": high_cost,
-        "high_substeps_per_frame": high.substeps,
-        "speedup": high_s / total,
-    }
+    rows = []
+    for name, amp in variants:
+        generator = preset_generator(name, dim)
+        up = upscale_cost(generator, amp, density, velocity, timed, sample3d)
+        total = coarse_s + up["s_per_frame"]
+        rows.append(
+            {
+                "case": f"{dim}D plume {COARSE}^{dim} -> {COARSE * FACTOR}^{dim}",
+                "generator": name,
+                "amp": amp,
+                "frames_simulated": frames,
+                "frames_timed": timed,
+                "coarse_sim_s_per_frame": coarse_s,
+                "upscale": up,
+                "coarse_plus_upscale_s_per_frame": total,
+                "high_sim_s_per_frame": high_s,
+                "high_sim": high_cost,
+                "high_substeps_per_frame": high.substeps,
+                "speedup": high_s / total,
+            }
+        )
+    return rows
 
 
 def format_line(r: dict, column: int, divide: int, label: str) -> str:
@@ -168,7 +199,8 @@ def format_line(r: dict, column: int, divide: int, label: str) -> str:
     upscale = up["s_per_frame"][column] / divide
     high_s = r["high_sim_s_per_frame"][column] / divide
     return (
-        f"{r['case']} [{label}]: coarse sim {coarse:.3f} s/frame + upscale {upscale:.3f} "
+        f"{r['case']} {r['generator']} amp={r['amp']} [{label}]: coarse sim {coarse:.3f} "
+        f"s/frame + upscale {upscale:.3f} "
         f"s/frame{' (estimated)' if up['estimated'] else ''} = {coarse + upscale:.3f}; "
         f"high-res sim {high_s:.3f} s/frame{' (estimated)' if high['estimated'] else ''}; "
         f"speed-up {high_s / (coarse + upscale):.2f}x [{up['plan']}; load "
@@ -185,8 +217,11 @@ def main() -> None:
     parser.add_argument("--timed", type=int, default=10)
     parser.add_argument("--high-res3d", type=int, default=128)
     parser.add_argument("--tile-sample3d", type=int, default=12)
+    parser.add_argument("--generators", default="tempogan,fast", help="tempogan, fast")
+    parser.add_argument("--amp", default="off,auto", help="precisions to time: off, auto, bf16")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    variants = [(g, a) for g in args.generators.split(",") for a in args.amp.split(",")]
     import numba
 
     torch.set_num_threads(args.threads)
@@ -196,11 +231,11 @@ def main() -> None:
         dim = int(case[0])
         frames = args.frames2d if dim == 2 else args.frames3d
         high_res = args.high_res3d if dim == 3 else COARSE * FACTOR
-        r = run_case(dim, frames, args.timed, args.tile_sample3d, high_res)
-        r["load_average_1min"] = os.getloadavg()[0]
-        results.append(r)
-        for label, column in (("wall", 0), (f"CPU/{args.threads}", 1)):
-            print(format_line(r, column, args.threads if column else 1, label), flush=True)
+        for r in run_case(dim, frames, args.timed, args.tile_sample3d, high_res, variants):
+            r["load_average_1min"] = os.getloadavg()[0]
+            results.append(r)
+            for label, column in (("wall", 0), (f"CPU/{args.threads}", 1)):
+                print(format_line(r, column, args.threads if column else 1, label), flush=True)
     if args.json:
         text = json.dumps({"threads": args.threads, "results": results}, indent=1, default=listed)
         args.json.write_text(text)

@@ -146,6 +146,145 @@ def reference_rows(args: argparse.Namespace) -> list[Row]:
     return rows
 
 
+# --- convergence protocol ---------------------------------------------------------------
+
+
+def plateaued(fids: list[float], patience: int, tol: float) -> bool:
+    """The plateau rule: the best FID of the last ``patience`` evaluations is no more than
+    ``tol`` (relative) below the best of all evaluations before them."""
+    if len(fids) <= patience:
+        return False
+    return min(fids[-patience:]) > (1.0 - tol) * min(fids[:-patience])
+
+
+@dataclass
+class Curve:
+    """One variant and seed trained until its FID_domain curve plateaus."""
+
+    name: str
+    game: str
+    seed: int
+    iterations: list[int] = field(default_factory=list)
+    fid: list[float] = field(default_factory=list)
+    inception_score: list[float] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+    status: str = ""  # plateau | max_iterations
+
+
+def converge_variant(name: str, seed: int, args: argparse.Namespace) -> Curve:
+    """Train ``name`` in chunks of ``--chunk`` iterations (resuming its checkpoint),
+    scoring FID_domain / IS_domain of ``--n`` samples after each, until
+    :func:`plateaued` or ``--max-iterations``."""
+    cfg = load_config(name, sets=[*SETTINGS, f"train.seed={seed}"])
+    out = Path(args.runs) / "converge" / f"{name}_seed{seed}"
+    curve = Curve(name, cfg.model.game, seed)
+    fns = evaluators_for(target(cfg.model.game), name, args)
+    total, cpu0 = 0, time.process_time()
+    while total < args.max_iterations:
+        total = min(total + args.chunk, args.max_iterations)
+        trainer.train(cfg, out, iterations=total, resume=total > args.chunk)
+        run = trainer.restore(out)
+        images = to_uint8(generate(run, args.n, seed=1, truncation=cfg.train.truncation))
+        m = score(images, reference_images(run), fns)
+        curve.iterations.append(total)
+        curve.fid.append(m["fid_domain"])
+        curve.inception_score.append(m["is_domain"])
+        print(f"  {name} seed {seed}: {total} it  FID_domain {m['fid_domain']:.2f}", flush=True)
+        if plateaued(curve.fid, args.patience, args.tol):
+            curve.status = "plateau"
+            break
+    curve.status = curve.status or "max_iterations"
+    curve.cpu_seconds = time.process_time() - cpu0
+    grid = Path(args.docs) / "gan" / "converged" / f"{name}.png"
+    grid.parent.mkdir(parents=True, exist_ok=True)
+    if seed == args.seeds[0]:
+        save_grid(to_uint8(generate(run, 64, seed=1, preview=True)), grid, columns=8)
+    return curve
+
+
+def plot_curves(curves: list[Curve], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = sorted({c.name for c in curves})
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.6), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        for c in (c for c in curves if c.name == name):
+            ax.plot(c.iterations, c.fid, marker=".", label=f"seed {c.seed}")
+        ax.set_title(name, fontsize=9)
+        ax.set_yscale("log")
+        ax.set_xlabel("iteration", fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("FID_domain")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def convergence_lines(saved: dict) -> list[str]:
+    """The convergence table: one row per variant, mean ± half the spread over seeds."""
+    info, curves = saved["settings"], [Curve(**c) for c in saved["curves"]]
+    lines = [
+        "## Convergence protocol",
+        "",
+        f"Reproduce: `python benchmarks/gan_leaderboard.py --converge --variants "
+        f"{','.join(sorted({c.name for c in curves}))} --seeds "
+        f"{','.join(map(str, info['seeds']))} --chunk {info['chunk']} --patience "
+        f"{info['patience']} --tol {info['tol']:g} --max-iterations {info['max_iterations']} "
+        f"--n {info['n']}` ({info['wall_minutes']:g} min of wall time; {info['machine']}; "
+        f"written {info['written']}).",
+        "",
+        f"Each variant trains in chunks of {info['chunk']} iterations; after each chunk "
+        f"FID_domain / IS_domain of N = {info['n']} samples are measured (same features "
+        "and references as above). **Plateau rule**: stop when the best FID_domain of the "
+        f"last {info['patience']} evaluations is no more than {info['tol']:.0%} below the "
+        f"best before them; otherwise stop at {info['max_iterations']} iterations (status "
+        "'max_iterations': not converged). Values are mean ± half the spread over the "
+        "seeds, at the last evaluation; CPU s is the training + evaluation cost per seed.",
+        "",
+        "| variant | seeds | iterations | status | CPU s / seed | FID_domain ↓ | IS_domain ↑ "
+        "| samples |",
+        "|---|---:|---:|---|---:|---:|---:|---|",
+    ]
+
+    def pm(values: list[float]) -> str:
+        mid = float(np.mean(values))
+        return f"{mid:.2f} ± {(max(values) - min(values)) / 2:.2f}"
+
+    for name in sorted({c.name for c in curves}):
+        cs = [c for c in curves if c.name == name]
+        its = "/".join(str(c.iterations[-1]) for c in cs)
+        status = "/".join(sorted({c.status for c in cs}))
+        cpu = float(np.mean([c.cpu_seconds for c in cs]))
+        lines.append(
+            f"| {name} | {len(cs)} | {its} | {status} | {cpu:.0f} | {pm([c.fid[-1] for c in cs])}"
+            f" | {pm([c.inception_score[-1] for c in cs])} | ![{name}](gan/converged/{name}.png) |"
+        )
+    lines += ["", "![FID_domain curves](gan/converged/curves.png)", ""]
+    return lines
+
+
+def converge(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
+    t0 = time.perf_counter()
+    curves = [converge_variant(name, seed, args) for name in names for seed in args.seeds]
+    (docs / "gan" / "converged").mkdir(parents=True, exist_ok=True)
+    plot_curves(curves, docs / "gan" / "converged" / "curves.png")
+    info = settings(args, (time.perf_counter() - t0) / 60)
+    info.update(
+        chunk=args.chunk,
+        patience=args.patience,
+        tol=args.tol,
+        max_iterations=args.max_iterations,
+        seeds=args.seeds,
+    )
+    path = docs / "gan" / "convergence.json"
+    path.write_text(json.dumps({"settings": info, "curves": [c.__dict__ for c in curves]}))
+    return path
+
+
 def fmt(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
@@ -233,6 +372,10 @@ def write_report(rows: list[Row], refs: list[Row], info: dict, docs: Path) -> Pa
         "digits); FID depends on N, so compare only at equal N. One seed: differences of "
         "a few FID_domain points are within run-to-run noise.",
         f"* Machine: {args.machine}, shared with other jobs; written {args.written}.",
+        *[f"* **Note:** {note}" for note in info.get("notes", [])],
+        "* Why BEGAN, DualGAN and EBGAN did not train with their first presets, what their "
+        "presets now change and short runs with the new ones: "
+        "[gan/DYNAMICS.md](gan/DYNAMICS.md).",
         "",
         "## Unconditional and class-conditional generators (target: digits)",
         "",
@@ -260,6 +403,9 @@ def write_report(rows: list[Row], refs: list[Row], info: dict, docs: Path) -> Pa
         "`--report-only` rebuilds this page from `docs/gan/results.json`.",
         "",
     ]
+    converged = docs / "gan" / "convergence.json"
+    if converged.exists():
+        lines += convergence_lines(json.loads(converged.read_text()))
     path = docs / "GAN_RESULTS.md"
     path.write_text("\n".join(lines))
     saved = {"settings": info, "rows": [r.__dict__ for r in rows]}
@@ -284,7 +430,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--report-only", action="store_true", help="rebuild the page from results.json"
     )
+    parser.add_argument(
+        "--merge", action="store_true", help="keep the saved rows of variants not rerun"
+    )
+    parser.add_argument(
+        "--converge",
+        action="store_true",
+        help="the convergence protocol instead of the fixed budget (see --chunk ...)",
+    )
+    parser.add_argument("--seeds", default="0,1", help="convergence: seeds [0,1]")
+    parser.add_argument("--chunk", type=int, default=250, help="iterations per evaluation")
+    parser.add_argument("--patience", type=int, default=3, help="evaluations without gain")
+    parser.add_argument("--tol", type=float, default=0.05, help="relative FID gain that counts")
+    parser.add_argument("--max-iterations", type=int, default=5000)
+    parser.add_argument(
+        "--quick", action="store_true", help="a seconds-long protocol run for tests"
+    )
     args = parser.parse_args(argv)
+    args.seeds = [int(v) for v in str(args.seeds).split(",")]
+    if args.quick:
+        args.chunk, args.max_iterations, args.n, args.patience = 2, 6, 40, 1
     torch.set_num_threads(1)
     docs = Path(args.docs)
     (docs / "gan").mkdir(parents=True, exist_ok=True)
@@ -294,8 +459,13 @@ def main(argv: list[str] | None = None) -> None:
         refs = [Row(**r) for r in saved["references"]]
         print(f"wrote {write_report(rows, refs, saved['settings'], docs)}")
         return
-    t0 = time.perf_counter()
     names = args.variants.split(",") if args.variants else preset_names()
+    if args.converge:
+        print(f"wrote {converge(args, names, docs)}")
+        if (docs / "gan" / "results.json").exists():
+            main(["--report-only", "--docs", str(docs)])
+        return
+    t0 = time.perf_counter()
     rows = []
     for name in names:
         row = run_variant(name, args, docs)
@@ -306,7 +476,17 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
     refs = reference_rows(args)
-    path = write_report(rows, refs, settings(args, (time.perf_counter() - t0) / 60), docs)
+    info = settings(args, (time.perf_counter() - t0) / 60)
+    saved_path = docs / "gan" / "results.json"
+    if args.merge and saved_path.exists():  # keep the other variants' rows
+        saved = json.loads(saved_path.read_text())
+        fresh = {r.name for r in rows}
+        rows = [Row(**r) for r in saved["rows"] if r["name"] not in fresh] + rows
+        info["notes"] = [
+            f"rows of {', '.join(sorted(fresh))} rerun on {info['written']}; the others "
+            f"are from the run of {saved['settings']['written']}"
+        ]
+    path = write_report(rows, refs, info, docs)
     print(f"wrote {path}")
 
 

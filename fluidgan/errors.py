@@ -1,10 +1,16 @@
-"""Errors that reach the user as one line and exit code 2 (see CONTRACTS.md)."""
+"""Errors that reach the user as one line and exit code 2 (see docs/FORMATS.md)."""
 
 from __future__ import annotations
 
 
 class UserError(Exception):
     """Bad input or usage: a file, key or value at fault, named in the message."""
+
+
+class Fault(Exception):
+    """The machine or another process is at fault, not the input: a full disk, a read-only
+    or locked file, a file that vanished. One line naming the path and what was completed,
+    exit code 1."""
 
 
 class Interrupted(Exception):

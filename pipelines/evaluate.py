@@ -1,4 +1,4 @@
-"""Stage ``evaluate``: a super-resolved simulation against its high-res ground truth (SPEC §7).
+"""Stage ``evaluate``: a super-resolved simulation against its high-res ground truth.
 
 ``prediction`` is a simulation file with an ``/sr`` group (written by ``fluidgan upscale``)
 and the ``/low`` input it was made from; ``reference`` the simulation with the ground
@@ -28,6 +28,7 @@ from fluidgan.evaluation.baselines import BASELINES, check_baselines, upsample
 from fluidgan.evaluation.fid import fid_scores, slices_per_frame
 from fluidgan.evaluation.report import write_report
 from fluidgan.evaluation.sequence import MetricSettings, SequenceEvaluator
+from fluidgan.io.faults import faults_named
 from fluidgan.io.simfile import open_sim
 
 MODEL = "model"
@@ -183,8 +184,9 @@ def evaluate(
         **result,
         "fid": run_fid(evaluator, config) if config.fid else {"status": "disabled"},
     }
-    save_toml(to_dict(config), out / CONFIG)
-    write_report(out, metrics, [("preview", preview)])
+    with faults_named(out, lambda: "the report is incomplete", "rerun the same command"):
+        save_toml(to_dict(config), out / CONFIG)
+        write_report(out, metrics, [("preview", preview)])
     return metrics
 
 

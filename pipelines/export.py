@@ -6,17 +6,30 @@
 frame so an interrupted export still opens. All groups share the box [0, 1] along the
 longest axis (see :mod:`fluidgan.io.vtk`), so low-res, upscaled and ground truth overlay
 in ParaView: open the three .pvd files side by side (or in one view) and link cameras.
+
+An interrupted export (Ctrl-C, ``kill -9``, a full disk) resumes: while it runs,
+``<stem>.export.json`` records the input (path, size, modification time), the fields and
+the frames done, and a rerun skips the ``.vti`` files it lists (each was written
+atomically) as long as the input and fields are the same; the files are byte for byte
+those of an uninterrupted run. A complete export removes the record (a rerun then writes
+everything again). A lock file ``<stem>.export.lock`` keeps a second export of the same
+input off the folder.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fluidgan.config import from_command_line
-from fluidgan.errors import UserError
+from fluidgan.errors import Interrupted, UserError
+from fluidgan.io.atomic import write_text
+from fluidgan.io.faults import faults_named
+from fluidgan.io.lock import run_lock
 from fluidgan.io.simfile import GROUPS, open_sim
 from fluidgan.io.vtk import write_frame_vti, write_pvd
 
@@ -117,27 +130,83 @@ def export_vtk(
         times = f["time"][:]
         for group in chosen:
             check_field_shapes(f, group, names[group], dim, source)
-        out.mkdir(parents=True, exist_ok=True)
-        bar = tqdm(
-            total=len(chosen) * len(selected),
-            desc="export vtk",
-            unit="frame",
-            disable=not progress,
-            leave=False,
-        )
-        for group in chosen:
-            stem = f"{source.stem}_{group}"
-            entries: list[tuple[float, str]] = []
-            for t in selected:
-                frame = {name: f[group][name][t] for name in names[group]}
-                path = write_frame_vti(out / f"{stem}_{t:04d}.vti", frame, dim, float(times[t]))
-                entries.append((float(times[t]), path.name))
-                written.append(path)
-                write_pvd(out / f"{stem}.pvd", entries)
-                bar.update(1)
-            written.append(out / f"{stem}.pvd")
+        total = len(chosen) * len(selected)
+        bar = tqdm(total=total, desc="export vtk", unit="frame", disable=not progress, leave=False)
+
+        def completed() -> str:
+            done = sum(p.suffix == ".vti" for p in written)
+            return f"{done} of {total} frames exported to {out}"
+
+        with (
+            faults_named(out, completed),
+            run_lock(out / f"{source.stem}.export.lock", "export vtk"),
+        ):
+            progress_file = out / f"{source.stem}.export.json"
+            record = ExportRecord(progress_file, export_key(source, names))
+            try:
+                for group in chosen:
+                    stem = f"{source.stem}_{group}"
+                    entries: list[tuple[float, str]] = []
+                    for t in selected:
+                        path = out / f"{stem}_{t:04d}.vti"
+                        if not record.is_done(path):
+                            frame = {name: f[group][name][t] for name in names[group]}
+                            write_frame_vti(path, frame, dim, float(times[t]))
+                            record.mark_done(path)
+                        entries.append((float(times[t]), path.name))
+                        written.append(path)
+                        write_pvd(out / f"{stem}.pvd", entries)
+                        bar.update(1)
+                    written.append(out / f"{stem}.pvd")
+                record.finish()
+            except KeyboardInterrupt:
+                raise Interrupted(
+                    f"interrupted: {completed()}; rerun the same command to resume"
+                ) from None
         bar.close()
     return written
+
+
+def export_key(source: Path, names: dict[str, list[str]]) -> dict[str, Any]:
+    """What the .vti files of ``source`` depend on: its content (path, size, modification
+    time as a cheap stand-in) and the fields of each group."""
+    st = source.stat()
+    return {
+        "input": str(source.resolve()),
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "fields": names,
+    }
+
+
+class ExportRecord:
+    """``<stem>.export.json``: the export key and the .vti files done under it, kept
+    until the export is complete. A record of another key (another input, a changed file,
+    other fields) starts empty."""
+
+    def __init__(self, path: Path, key: dict[str, Any]):
+        self.path, self.key = path, key
+        self.done: list[str] = []
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, ValueError):
+            saved = None
+        if isinstance(saved, dict) and saved.get("key") == key:
+            self.done = list(saved.get("done", []))
+        self._names = set(self.done)
+
+    def is_done(self, vti: Path) -> bool:
+        return vti.name in self._names and vti.is_file()
+
+    def mark_done(self, vti: Path) -> None:
+        if vti.name not in self._names:
+            self.done.append(vti.name)
+            self._names.add(vti.name)
+        write_text(self.path, json.dumps({"key": self.key, "done": self.done}, indent=1))
+
+    def finish(self) -> None:
+        """The export is complete: nothing left to resume."""
+        self.path.unlink(missing_ok=True)
 
 
 def check_field_shapes(f, group: str, names: Sequence[str], dim: int, source: Path) -> None:

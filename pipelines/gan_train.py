@@ -22,6 +22,8 @@ from fluidgan.errors import UserError
 from fluidgan.gan import trainer
 from fluidgan.gan.config import GanConfig, load_config
 from fluidgan.gan.sample import generate, sample_labels, to_uint8, write_samples
+from fluidgan.io.faults import faults_named
+from fluidgan.io.lock import run_lock
 
 
 def train(
@@ -57,16 +59,28 @@ def train(
     else:
         cfg = load_config(config, sets=sets)
     evaluate_fn, skipped = metric_fn(cfg, device)
-    result = trainer.train(
-        cfg,
-        out,
-        iterations=iterations,
-        resume=resume,
-        device=device,
-        evaluate_fn=evaluate_fn,
-        progress=progress,
-        max_seconds=max_seconds,
-    )
+
+    def completed() -> str:  # what a full disk leaves: the last complete checkpoint
+        if not checkpoint.is_file():
+            return "no checkpoint written yet"
+        done = trainer.read_checkpoint(checkpoint).get("iteration", "?")
+        return f"last checkpoint {checkpoint} (iteration {done})"
+
+    # one run per directory: a second `gan train` on it refuses
+    with (
+        run_lock(out / "train.lock", "gan train"),
+        faults_named(out, completed, "rerun with --resume"),
+    ):
+        result = trainer.train(
+            cfg,
+            out,
+            iterations=iterations,
+            resume=resume,
+            device=device,
+            evaluate_fn=evaluate_fn,
+            progress=progress,
+            max_seconds=max_seconds,
+        )
     return {**result, "metrics_skipped": skipped}
 
 

@@ -15,7 +15,7 @@ import h5py
 import numpy as np
 
 from fluidgan.errors import UserError
-from fluidgan.io.simfile import FORMAT, open_sim, read_meta
+from fluidgan.io.simfile import FORMAT, open_h5, open_sim, read_meta
 
 Describer = Callable[[Path], dict]
 DESCRIBERS: list[tuple[str, Callable[[Path], bool], Describer]] = []
@@ -44,7 +44,7 @@ def describe(path: str | os.PathLike) -> dict:
 def _is_sim(path: Path) -> bool:
     if not (path.is_file() and h5py.is_hdf5(path)):
         return False
-    with h5py.File(path, "r") as f:
+    with open_h5(path) as f:  # a file locked by a writer: a one-line fault
         return f.attrs.get("format") == FORMAT
 
 

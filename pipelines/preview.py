@@ -14,6 +14,7 @@ from pathlib import Path
 
 from fluidgan.config import from_command_line
 from fluidgan.errors import UserError
+from fluidgan.io.faults import faults_named
 from fluidgan.io.preview import (
     GROUP_ORDER,
     animation_writer,
@@ -89,6 +90,7 @@ def preview(
         shown = frame_indices(selected, count if suffix == ".png" else max_frames)
         times = f["time"][:][shown]
         columns = sim_columns(f, chosen, style, shown)
-    if suffix == ".png":
-        return preview_png(columns, times, out, style)
-    return preview_animation(columns, times, out, style, fps)
+    with faults_named(out, lambda: "no preview written", "rerun the same command"):
+        if suffix == ".png":
+            return preview_png(columns, times, out, style)
+        return preview_animation(columns, times, out, style, fps)

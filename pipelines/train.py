@@ -12,6 +12,7 @@ Under ``torchrun`` every process calls :func:`train`; rank 0 writes the files.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,6 +26,9 @@ from fluidgan.config import build, load_toml, merge, save_toml, to_dict
 from fluidgan.data import channel_count, list_sims, make_datasets
 from fluidgan.data.dataset import read_info
 from fluidgan.errors import UserError
+from fluidgan.io.faults import stage_faults
+from fluidgan.io.lock import run_lock
+from fluidgan.models.generators import normalise_record
 from fluidgan.train import checkpoint as ckpt
 from fluidgan.train import distributed as dist
 from fluidgan.train.batches import (
@@ -66,7 +70,10 @@ def train(
     cfg = run_config(config, run_dir, resume, iterations)
     ctx = dist.setup(device)
     try:
-        return _train(cfg, Path(data_dir), run_dir, ctx, resume, progress, after_iteration)
+        # one run per directory: a second `train` on it refuses (rank 0 holds the lock)
+        lock = run_lock(run_dir / "train.lock", "train") if ctx.main else contextlib.nullcontext()
+        with lock:
+            return _train(cfg, Path(data_dir), run_dir, ctx, resume, progress, after_iteration)
     finally:
         dist.teardown(ctx)
 
@@ -87,7 +94,8 @@ def run_config(
 
 
 def _train(cfg, data_dir, run_dir, ctx, resume, progress, after_iteration) -> dict[str, Any]:
-    info = read_info(list_sims(data_dir)[0])
+    inputs = list_sims(data_dir)
+    info = read_info(inputs[0])
     spec = ModelSpec(
         info.dim, info.factor, channel_count(cfg.data.channels, info.dim), cfg.data.channels
     )
@@ -109,8 +117,7 @@ def _train(cfg, data_dir, run_dir, ctx, resume, progress, after_iteration) -> di
     start = 0
     if resume:
         state = ckpt.load_checkpoint(previous)
-        # Checkpoints from before model.input_residual existed are the paper's G ("none").
-        if {"input_residual": "none", **state["model"]} != spec.record(cfg):
+        if normalise_record(state["model"]) != spec.record(cfg):
             raise UserError(
                 f"{previous}: its model {state['model']} does not match this "
                 f"config and dataset {spec.record(cfg)}"
@@ -140,18 +147,34 @@ def _train(cfg, data_dir, run_dir, ctx, resume, progress, after_iteration) -> di
     logger = MetricsLogger(run_dir, start, cfg.tensorboard) if ctx.main else None
     previews: list[Path] = []
 
+    track = {"done": start, "metrics": {}, "saved": previous, "saved_at": start}
+
     def log(done: int, metrics: dict[str, float]) -> None:
+        track.update(done=done, metrics=metrics)
         if logger is not None:
             logger.log(done, metrics)
 
     def save(done: int, metrics: dict[str, float]) -> Path | None:
         if not ctx.main:
             return None
-        return ckpt.save_checkpoint(
+        path = ckpt.save_checkpoint(
             trainer.state_dict(done, metrics),
             ckpt.checkpoint_path(run_dir, done),
             cfg.keep_checkpoints,
         )
+        track.update(saved=path, saved_at=done)
+        return path
+
+    def completed() -> str:
+        return (
+            f"{track['done']} of {cfg.iterations} iterations done, "
+            f"last checkpoint {track['saved'] or 'none'}"
+        )
+
+    def save_now() -> Path | None:  # a vanished input: keep the iterations done
+        if track["done"] > track["saved_at"]:
+            return save(track["done"], track["metrics"])
+        return None
 
     def preview(done: int) -> dict[str, float]:
         """PNG of the first validation tiles and the D_t triplet; validation L1 of G and
@@ -187,9 +210,10 @@ def _train(cfg, data_dir, run_dir, ctx, resume, progress, after_iteration) -> di
         after_iteration=after_iteration or (lambda done, metrics, trainer: None),
     )
     try:
-        result.update(
-            fit(trainer, batches, start, cfg.iterations, hooks, progress=progress and ctx.main)
-        )
+        with stage_faults(run_dir, lambda: inputs, completed, "rerun with --resume", save_now):
+            result.update(
+                fit(trainer, batches, start, cfg.iterations, hooks, progress=progress and ctx.main)
+            )
     finally:
         if logger is not None:
             logger.close()

@@ -9,10 +9,16 @@ Two sources of low-res frames:
   resolution only, and the generator adds the detail -- the use case tempoGAN exists for.
   The result compares its cost per frame with simulating the same scene at high resolution.
 
-The output has the simulation-file schema (CONTRACTS.md): ``/low`` (copied), ``/sr``
+The output has the simulation-file schema (docs/FORMATS.md): ``/low`` (copied), ``/sr``
 (generated density; velocity per ``sr_velocity``), ``/high`` when the input has it, and
-``/time``; it is written as ``OUT.tmp`` and renamed when complete. The resolved config is
-saved next to it as ``<OUT stem>.config.toml``.
+``/time``; it is written as ``OUT.partial`` and renamed when complete. The resolved config
+is saved next to it as ``<OUT stem>.config.toml``.
+
+Interrupted runs resume: after every batch the partial file records the frames done (see
+:mod:`fluidgan.io.partial`), so after Ctrl-C, ``kill -9`` or a full disk the same command
+goes on from there and writes the same file an uninterrupted run writes. A lock file
+``OUT.lock`` keeps a second run off the same output; after the first batch, the bytes per
+frame so far are the estimate with which a run stops before the free space runs out.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -30,11 +37,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from fluidgan import __version__
 from fluidgan.config import load_toml, merge, parse_set, save_toml, to_dict
-from fluidgan.errors import UserError
+from fluidgan.errors import Interrupted, UserError
 from fluidgan.inference.sources import LowSequence, open_low_sequence
 from fluidgan.inference.upscaler import Upscaler, needs_velocity, plan_passes
-from fluidgan.io.simfile import SimMeta, SimWriter
+from fluidgan.io.faults import check_free_space, faults_named
+from fluidgan.io.lock import run_lock
+from fluidgan.io.partial import ResumableWriter
+from fluidgan.io.simfile import SimMeta
 from pipelines.export import frame_selection
 from pipelines.simulate import SimulateConfig, sim_seed, solver_settings
 
@@ -83,6 +94,7 @@ class UpscaleConfig:
     """
 
     device: str = "auto"
+    amp: Literal["auto", "off", "bf16"] = "auto"  # bfloat16 on CUDA and on CPUs with BF16 units
     memory_mb: float = 4096.0
     tile: int | None = None
     overlap: int | None = None
@@ -169,8 +181,9 @@ def load_upscaler(
     checkpoint: str | os.PathLike, config: UpscaleConfig, low_shape: tuple[int, ...]
 ) -> Upscaler:
     """The checkpoint's generator on ``config.device`` with a pass plan for ``low_shape``."""
+    from fluidgan.amp import amp_dtype
+    from fluidgan.device import resolve_device
     from fluidgan.train.checkpoint import load_generator
-    from fluidgan.train.distributed import resolve_device
 
     device = resolve_device(config.device)
     generator, info = load_generator(checkpoint, device)
@@ -184,7 +197,7 @@ def load_upscaler(
         )
     except ValueError as e:
         raise UserError(f"--tile/--overlap/--memory-mb: {e}") from None
-    return Upscaler(generator, info, device, plan)
+    return Upscaler(generator, info, device, plan, amp_dtype(config.amp, device))
 
 
 def model_info(checkpoint: str | os.PathLike) -> dict[str, Any]:
@@ -197,8 +210,8 @@ def model_info(checkpoint: str | os.PathLike) -> dict[str, Any]:
 # --- writing ----------------------------------------------------------------------------
 
 
-class UpscaleWriter(SimWriter):
-    """A SimWriter that also records where ``/sr`` came from (attributes of ``/sr``)."""
+class UpscaleWriter(ResumableWriter):
+    """A resumable writer that also records where ``/sr`` came from (attributes of ``/sr``)."""
 
     def describe_sr(self, **attrs: Any) -> None:
         self._file["sr"].attrs.update(
@@ -225,8 +238,11 @@ def write_batches(
     on_frames: Callable[[int], None],
     source: str | os.PathLike,
 ) -> float:
-    """Upscale and store every batch; return the seconds spent in the generator."""
+    """Upscale and store every batch, recording it done in the partial file (the first
+    one also measures the bytes per frame: stop if the rest cannot fit); return the
+    seconds spent in the generator."""
     seconds = 0.0
+    first = True
     velocity_of = SR_VELOCITY[config.sr_velocity]
     for b in batches:
         if not (
@@ -254,8 +270,54 @@ def write_batches(
             if b.high is not None:
                 fields.update({f"high/{k}": v[i] for k, v in b.high.items()})
             writer.write_frame(float(t), **fields)
+        writer.checkpoint()
+        if first:
+            check_space(writer)
+            first = False
         on_frames(len(b.time))
     return seconds
+
+
+def check_space(writer: UpscaleWriter) -> None:
+    """The frames left, at the bytes per frame of this run's frames so far, must fit."""
+    left, written = writer.frames - writer.count, range(writer.resumed, writer.count)
+    if left and written:
+        needed = writer.frame_bytes(written) * left
+        check_free_space(writer.tmp, needed, f"{left} more frames", progress_note(writer))
+
+
+def progress_note(writer: UpscaleWriter) -> str:
+    return f"{writer.recorded} of {writer.frames} frames done in {writer.tmp}"
+
+
+def file_identity(path: str | os.PathLike) -> dict[str, Any]:
+    """What tells a file's content apart cheaply: resolved path, size, modification time."""
+    from fluidgan.train.checkpoint import latest_checkpoint
+
+    path = Path(path)
+    if path.is_dir():  # a run directory stands for its newest checkpoint
+        path = latest_checkpoint(path) or path
+    if not path.exists():  # e.g. pretrained:NAME, verified by its hash when loaded
+        return {"name": str(path)}
+    st = path.stat()
+    return {"path": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+@contextmanager
+def resumable_output(out: Path, writer_box: list) -> Iterator[None]:
+    """Hold ``OUT.lock``; turn Ctrl-C into a one-line note of the frames kept for the
+    next run, and a full disk into a fault that says the same."""
+
+    def completed() -> str:
+        return progress_note(writer_box[0]) if writer_box else ""
+
+    with run_lock(out.with_name(out.name + ".lock"), "upscale"), faults_named(out, completed):
+        try:
+            yield
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted: {completed() or 'nothing done'}; rerun the same command to resume"
+            ) from None
 
 
 def sequence_batches(
@@ -319,23 +381,39 @@ def upscale(
             notes.append("the input has no velocity: /low/velocity is zeros")
         meta = output_meta(seq, f)
         groups = ("low", "sr") + (("high",) if copy_high else ())
-        out.parent.mkdir(parents=True, exist_ok=True)
-        bar = _progress(len(selected), progress)
-        with UpscaleWriter(out, meta, len(selected), sr_shape, seq.low_shape, groups) as writer:
-            describe(writer, upscaler, checkpoint, input, config)
-            batch = upscaler.plan.batch if upscaler.plan.mode == "whole" else 1
-            seconds = write_batches(
-                sequence_batches(seq, selected, batch, copy_high),
-                upscaler,
-                writer,
-                config,
-                bar.update,
-                input,
-            )
-        bar.close()
-    save_toml(to_dict(config), config_path(out))
+        key = {
+            "input": file_identity(input),
+            "checkpoint": file_identity(checkpoint),
+            "config": to_dict(config),
+            "frames": [selected.start, selected.stop],
+            "fluidgan": __version__,
+        }
+        box: list[UpscaleWriter] = []
+        with resumable_output(out, box):
+            with UpscaleWriter(
+                out, meta, len(selected), sr_shape, seq.low_shape, groups, key
+            ) as writer:
+                box.append(writer)
+                bar = _progress(len(selected), progress)
+                bar.update(writer.resumed)
+                describe(writer, upscaler, checkpoint, input, config)
+                batch = upscaler.plan.batch if upscaler.plan.mode == "whole" else 1
+                seconds = write_batches(
+                    sequence_batches(seq, selected[writer.resumed :], batch, copy_high),
+                    upscaler,
+                    writer,
+                    config,
+                    bar.update,
+                    input,
+                )
+                upscaled = writer.count - writer.resumed
+            bar.close()
+            save_toml(to_dict(config), config_path(out))
+    if writer.resumed:
+        notes.append(f"resumed after {writer.resumed} frames done by an interrupted run")
     return {
         **summary(out, checkpoint, upscaler, len(selected), seq.low_shape, sr_shape, seconds),
+        "upscale_s_per_frame": seconds / max(upscaled, 1),
         "input": str(input),
         "total_seconds": time.perf_counter() - start,
         "notes": notes,
@@ -475,11 +553,13 @@ def upscale_coarse(
     )
     sim_times: list[float] = []
 
-    def batches() -> Iterator[Frames]:
+    def batches(skip: int) -> Iterator[Frames]:
         n = upscaler.plan.batch if upscaler.plan.mode == "whole" else 1
         pending: list[tuple[float, np.ndarray, np.ndarray]] = []
-        for t, density, velocity, seconds in simulate_frames(smoke, coarse.frames):
+        for i, (t, density, velocity, seconds) in enumerate(simulate_frames(smoke, coarse.frames)):
             sim_times.append(seconds)
+            if i < skip:
+                continue
             pending.append((t, density, velocity))
             if len(pending) == n:
                 yield stack_frames(pending)
@@ -487,18 +567,29 @@ def upscale_coarse(
         if pending:
             yield stack_frames(pending)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    bar = _progress(coarse.frames, progress)
-    with UpscaleWriter(out, meta, coarse.frames, sr_shape, coarse.shape, ("low", "sr")) as writer:
-        describe(writer, upscaler, checkpoint, f"coarse simulation of {high.name}", config)
-        seconds = write_batches(
-            batches(), upscaler, writer, config, bar.update, "the coarse simulation"
-        )
-    bar.close()
-    save_toml(to_dict(config), config_path(out))
+    key = {
+        "checkpoint": file_identity(checkpoint),
+        "config": to_dict(config),
+        "fluidgan": __version__,
+    }
+    box: list[UpscaleWriter] = []
+    with resumable_output(out, box):
+        with UpscaleWriter(
+            out, meta, coarse.frames, sr_shape, coarse.shape, ("low", "sr"), key
+        ) as writer:
+            box.append(writer)
+            skip = writer.resumed  # the solver re-runs those frames; the generator does not
+            bar = _progress(coarse.frames, progress)
+            bar.update(skip)
+            describe(writer, upscaler, checkpoint, f"coarse simulation of {high.name}", config)
+            seconds = write_batches(
+                batches(skip), upscaler, writer, config, bar.update, "the coarse simulation"
+            )
+        bar.close()
+        save_toml(to_dict(config), config_path(out))
     cost = {
         "coarse_sim_s_per_frame": frame_seconds(warmup + sim_times),
-        "upscale_s_per_frame": seconds / coarse.frames,
+        "upscale_s_per_frame": seconds / max(coarse.frames - skip, 1),
         "warmup_frames": coarse.warmup,
         "coarse_grid": list(coarse.res),
         "high_grid": list(concrete.res),
@@ -517,6 +608,7 @@ def upscale_coarse(
     result = summary(out, checkpoint, upscaler, coarse.frames, coarse.shape, sr_shape, seconds)
     return {
         **result,
+        "upscale_s_per_frame": cost["upscale_s_per_frame"],
         "input": f"coarse simulation of scene {high.name!r}",
         "cost": cost,
         "notes": [],

@@ -44,16 +44,21 @@ from functools import lru_cache
 import numpy as np
 from numba import njit, prange
 
+from fluidgan.registry import Registry
 from solvers.boundaries import require_flags
 from solvers.grid import FLUID, OBSTACLE
 
-#: MacCormack limiters by name (value: the kernels' mode code).
-CLAMP_MODES = {"clamp": 0, "revert": 1, "none": 2}
 #: 1: semi-Lagrangian, 2: MacCormack.
 ORDERS = (1, 2)
 
 _OBSTACLE = int(OBSTACLE)
 _CLAMP, _REVERT, _NONE = 0, 1, 2
+
+#: MacCormack limiters by name (value: the kernels' mode code).
+CLAMP_MODES: Registry[int] = Registry("MacCormack clamp", ordered=True)
+CLAMP_MODES.register("clamp")(_CLAMP)
+CLAMP_MODES.register("revert")(_REVERT)
+CLAMP_MODES.register("none")(_NONE)
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -533,11 +538,12 @@ def _check_order(order: int) -> None:
 
 
 def _clamp_mode(clamp: str) -> int:
-    try:
-        return CLAMP_MODES[clamp]
-    except (KeyError, TypeError):
+    # ValueError, not the registry's UserError: the scene config has checked the name
+    # already, so a bad one here is a programming error.
+    if not isinstance(clamp, str) or clamp not in CLAMP_MODES:
         valid = ", ".join(CLAMP_MODES)
-        raise ValueError(f"unknown MacCormack clamp {clamp!r}; valid: {valid}") from None
+        raise ValueError(f"unknown MacCormack clamp {clamp!r}; valid: {valid}")
+    return CLAMP_MODES.get(clamp)
 
 
 def _output(

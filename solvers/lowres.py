@@ -1,4 +1,4 @@
-"""Low-res data derived from the high-res simulation, every frame (SPEC §1).
+"""Low-res data derived from the high-res simulation, every frame (docs/METHOD.md).
 
 Density is blurred with a Gaussian of sigma = f / (2 sqrt(pi)) high-res cells (the width
 whose frequency response matches a box filter of f cells at low frequencies, mantaflow's

@@ -38,6 +38,7 @@ from numba import njit, prange
 from scipy import ndimage
 
 from fluidgan.errors import UserError
+from fluidgan.registry import Registry
 from solvers.grid import FLUID, OBSTACLE
 from solvers.multigrid import (
     Multigrid,
@@ -293,18 +294,12 @@ def _mic0_apply(rows, nx, precon, r, q, z):
     return rz
 
 
-METHODS: dict[str, Callable[[PoissonLevel], object | None]] = {}
-
-
-def register_method(name: str):
-    """Register a preconditioner factory ``level -> object with apply(r, z) -> r.z``
-    (``None`` = no preconditioner, z = r)."""
-
-    def deco(factory):
-        METHODS[name] = factory
-        return factory
-
-    return deco
+#: Preconditioner factories ``level -> object with apply(r, z) -> r.z`` (``None``: no
+#: preconditioner, z = r), listed cheapest set-up first.
+METHODS: Registry[Callable[[PoissonLevel], object | None]] = Registry(
+    "pressure method", ordered=True
+)
+register_method = METHODS.register
 
 
 @register_method("cg")
@@ -372,7 +367,7 @@ class Projector:
         self._b, self._p, self._r, self._z = (level.vector() for _ in range(4))
         self._s, self._s_old, self._q = (level.vector() for _ in range(3))
         self._neumann = _neumann_regions(level, self._flags)
-        self._precond = METHODS[method](level)
+        self._precond = METHODS.get(method)(level)
 
     @property
     def pressure(self) -> np.ndarray:

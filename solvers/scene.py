@@ -19,7 +19,7 @@ from typing import Literal
 
 import numpy as np
 
-from fluidgan.errors import UserError
+from fluidgan.registry import Registry
 
 
 @dataclass
@@ -118,25 +118,13 @@ class SceneConfig:
 
 
 Generator = Callable[[SceneConfig, np.random.Generator], SceneConfig]
-GENERATORS: dict[str, Generator] = {}
-
-
-def generator(name: str):
-    def register(fn: Generator) -> Generator:
-        GENERATORS[name] = fn
-        return fn
-
-    return register
+GENERATORS: Registry[Generator] = Registry("scene generator")
+generator = GENERATORS.register
 
 
 def concrete_scene(scene: SceneConfig, seed: int) -> SceneConfig:
     """The scene one simulation runs: the generator's draw, noise seeds fixed."""
-    try:
-        gen = GENERATORS[scene.generator]
-    except KeyError:
-        raise UserError(
-            f"unknown scene generator {scene.generator!r}; valid: {', '.join(GENERATORS)}"
-        ) from None
+    gen = GENERATORS.get(scene.generator)
     rng = np.random.default_rng(seed)
     out = gen(scene, rng)
     sources = [
@@ -155,7 +143,7 @@ def fixed_scene(scene: SceneConfig, rng: np.random.Generator) -> SceneConfig:
 
 @generator("training")
 def training_scene(scene: SceneConfig, rng: np.random.Generator) -> SceneConfig:
-    """The randomised tempoGAN training scene (mantaflow ``gen_sim_data.py``, SPEC §1).
+    """The randomised tempoGAN training scene (mantaflow ``gen_sim_data.py``; docs/METHOD.md).
 
     Buoyancy factor b ~ U[0.1, 1.1], off below 0.3 (then velocity sources 1.4–2.9× as
     strong); 12 noise-modulated density spheres around the centre (±0.2 of the domain),

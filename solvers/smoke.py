@@ -1,4 +1,4 @@
-"""The smoke simulation: one step reads like the physics (SPEC §1).
+"""The smoke simulation: one step reads like the physics (docs/METHOD.md, "Simulation").
 
     sources -> advect density and velocity -> walls -> buoyancy -> vorticity confinement
             -> velocity sources -> make incompressible -> walls
@@ -17,13 +17,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fluidgan.registry import Registry
 from solvers import advection, boundaries, forces
 from solvers.grid import OBSTACLE, make_flags, zero_velocity
 from solvers.pressure import Projector
 from solvers.scene import SceneConfig, ShapeSpec, SourceSpec
 from solvers.sources import DensityInflow, NoiseField, VelocitySource, signed_distance
 
-ORDERS = {"semi_lagrangian": 1, "maccormack": 2}
+#: Advection schemes by name (value: the order passed to ``solvers.advection``).
+ORDERS: Registry[int] = Registry("advection scheme", ordered=True)
+ORDERS.register("semi_lagrangian")(1)
+ORDERS.register("maccormack")(2)
 
 
 class SimulationError(RuntimeError):
@@ -99,7 +103,7 @@ class Smoke:
         )
         # mantaflow: force per unit density = -gravity * dt / dx, dx = 1 / max(res)
         self.gravity_accel = -np.asarray(scene.gravity[: self.dim], np.float64) * max(scene.res)
-        self.order = ORDERS[scene.advection]
+        self.order = ORDERS.get(scene.advection)
         self._density_out = np.empty_like(self.density)
         self._vel_out = np.empty_like(self.vel)
         self.step_index = 0

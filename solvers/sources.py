@@ -14,18 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fluidgan.registry import Registry
 from solvers.grid import FLUID, cell_centres
 
 SdfFn = Callable[..., np.ndarray]
-SHAPES: dict[str, SdfFn] = {}
-
-
-def shape(name: str):
-    def register(fn: SdfFn) -> SdfFn:
-        SHAPES[name] = fn
-        return fn
-
-    return register
+SHAPES: Registry[SdfFn] = Registry("shape")
+shape = SHAPES.register
 
 
 @shape("sphere")
@@ -53,7 +47,7 @@ def cylinder_sdf(pos, center, radius, half_height, **_) -> np.ndarray:
 def signed_distance(kind: str, shape_: tuple[int, ...], **params) -> np.ndarray:
     """The shape's signed distance at every cell centre, an array of ``shape_``."""
     pos = cell_centres(shape_)
-    return np.broadcast_to(SHAPES[kind](pos, **params), shape_).astype(np.float32)
+    return np.broadcast_to(SHAPES.get(kind)(pos, **params), shape_).astype(np.float32)
 
 
 class NoiseField:

@@ -11,7 +11,7 @@ DATASET_DIR is what ``fluidgan simulate`` wrote, e.g.
 The figure has three rows; its columns are frames t-1, t, t+1:
 
 1. the low-res tile as cut from the file (no transform), at the tile centre the sampler chose;
-2. the same item augmented (SPEC §2: scale s, rotation, flip; velocity × s, rotated and
+2. the same item augmented (docs/DATA.md: scale s, rotation, flip; velocity × s, rotated and
    mirrored with the grid), as the training loop receives it;
 3. the augmented high-res tile (factor × finer): the same region as row 2.
 

@@ -1,9 +1,10 @@
-"""The ``fluidgan`` command line: one thin click command per stage (see CONTRACTS.md).
+"""The ``fluidgan`` command line: one thin click command per stage (see docs/FORMATS.md).
 
 Commands are imported lazily from :data:`COMMANDS`, so ``fluidgan --help`` and the solver
 stages start without importing torch. Errors: a :class:`~fluidgan.errors.UserError` or a
-bad option prints one line and exits 2; an internal failure prints one line and exits 1
-(set ``FLUIDGAN_DEBUG=1`` for the traceback).
+bad option prints one line and exits 2; a fault of the machine (a full disk, a read-only
+or locked file: :class:`~fluidgan.errors.Fault` or the ``OSError`` behind it) and an
+internal failure print one line and exit 1 (set ``FLUIDGAN_DEBUG=1`` for the traceback).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 import click
 
 from fluidgan import __version__
-from fluidgan.errors import Interrupted, UserError
+from fluidgan.errors import Fault, Interrupted, UserError
 
 COMMANDS = {
     "simulate": "fluidgan.cli.simulate:simulate",
@@ -27,6 +28,7 @@ COMMANDS = {
     "evaluate": "fluidgan.cli.evaluate:evaluate",
     "gan": "fluidgan.cli.gan:gan",
     "run": "fluidgan.cli.run:run",
+    "import": "fluidgan.cli.importer:import_cmd",
 }
 
 
@@ -51,11 +53,12 @@ def cli():
     fluidgan info       describe a dataset, simulation file, run or checkpoint
     fluidgan train      tempoGAN: generator + spatial and temporal discriminators
     fluidgan upscale    a trained generator on a low-res (or coarse-simulated) sequence
-    fluidgan export     VTK image data (.vti + .pvd) for ParaView
+    fluidgan export     VTK image data (.vti + .pvd) for ParaView, mantaflow .uni
     fluidgan preview    PNG / GIF / MP4 of low | SR | high frames
     fluidgan evaluate   SR against ground truth and interpolation baselines
     fluidgan gan        image GAN variants: train, sample, FID/IS
     fluidgan run        the stages end to end (no argument: a 2D quickstart)
+    fluidgan import     mantaflow .uni frames (tempoGAN's layout) -> a dataset
     """
 
 
@@ -79,8 +82,23 @@ def main(argv: list[str] | None = None) -> None:
         fail(str(e), 130)
     except KeyboardInterrupt:
         fail("interrupted", 130)
-    except Exception as e:  # an internal failure: one line unless debugging
-        if os.environ.get("FLUIDGAN_DEBUG"):
-            raise
-        fail(f"{type(e).__name__}: {e} (set FLUIDGAN_DEBUG=1 for the traceback)", 1)
+    except Fault as e:  # a full disk, a read-only or locked file: one line, exit 1
+        fail(str(e), 1)
+    except (OSError, RuntimeError) as e:  # RuntimeError: h5py's for some HDF5 I/O errors
+        from fluidgan.io.faults import as_fault
+
+        fault = as_fault(e)
+        if fault is None or os.environ.get("FLUIDGAN_DEBUG"):
+            fail_internal(e)
+        fail(str(fault), 1)
+    except Exception as e:
+        fail_internal(e)
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def fail_internal(e: Exception) -> None:
+    """An internal failure: one line unless debugging."""
+    if os.environ.get("FLUIDGAN_DEBUG"):
+        raise e
+    text = " ".join(str(e).split())  # HDF5 messages span lines
+    fail(f"{type(e).__name__}: {text} (set FLUIDGAN_DEBUG=1 for the traceback)", 1)

@@ -16,6 +16,8 @@ Inputs (--input, recognised by content):
   * a plain HDF5 file with /low/density (T,[Z,]Y,X), optionally /low/velocity
     (T,[Z,]Y,X,d) in low-res cells per frame and /time (T,);
   * an .npz archive with density (T,[Z,]Y,X), optionally velocity (T,[Z,]Y,X,d), time (T,).
+  * a directory of mantaflow .uni frames in tempoGAN's layout (density_low_NNNN.uni or
+    density_NNNN.uni, optionally velocity_low_NNNN.uni and the high-res pair; dt = 1).
 Arrays are C order (z, y, x), vector components (x, y[, z]). Velocity is required when
 the checkpoint was trained on rho+v or rho+v+w inputs.
 
@@ -30,6 +32,8 @@ Output: the simulation-file schema with /low (copied), /sr (the generated densit
 /sr/velocity zeros, or the upsampled low-res velocity with --sr-velocity linear), /high
 when the input has it, /time -- ready for `fluidgan evaluate`, `export vtk`, `preview`.
 Written atomically; the resolved config goes next to it as <OUT stem>.config.toml.
+Interrupted (Ctrl-C, kill -9, a full disk)? Rerun the same command: it continues after
+the frames recorded done in OUT.partial and writes the same file.
 
 \b
 Whole 2D frames go through the generator in one pass (several frames per pass); a frame
@@ -51,7 +55,7 @@ Examples:
 @click.command(help=HELP, context_settings={"show_default": True})
 @config_options
 @click.option("--checkpoint", required=True, help="A checkpoint file, or a run directory.")
-@click.option("--input", "input_path", type=click.Path(dir_okay=False), help="Low-res input.")
+@click.option("--input", "input_path", type=click.Path(), help="Low-res input.")
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .h5 file.")
 @click.option("--frames", help="Frame range A:B of --input (Python slice); default all.")
 @click.option("--device", help="auto (CUDA when present), cpu, cuda or cuda:<index>.")

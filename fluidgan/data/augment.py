@@ -1,4 +1,4 @@
-"""Physics-aware augmentation (SPEC §2): scale, rotation, flip, the same for every grid and frame.
+"""Physics-aware augmentation: scale, rotation, flip, the same for every grid and frame.
 
 A transform is one d×d matrix ``A = s·F·R`` (scale s, rotation R, flip F) acting on positions
 relative to the tile centre and on velocity vectors alike: a field sampled at ``p`` in the
@@ -42,7 +42,7 @@ ROTATIONS: Registry[RotationDraw] = Registry("rotation")
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Random transform of a training sample (SPEC §2).
+    """Random transform of a training sample.
 
     scale: range of the zoom factor s (velocity is multiplied by s); (1, 1) disables it.
     rotation: "continuous" (2D angle ~ U[0, 2π), 3D uniform via a random unit quaternion),

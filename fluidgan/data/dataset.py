@@ -5,7 +5,7 @@ epoch, in every DataLoader worker and for any number of workers. An item picks a
 uniformly over all frames of all files, one random transform (``augment``) and a tile
 position; a position is accepted when the tile's mean low-res density (frame t, after the
 transform) is at least ``density_threshold``, and after ``max_tries - 1`` rejections the last
-one is used (SPEC §2). Files are opened lazily, once per process (DataLoader worker).
+one is used (docs/DATA.md). Files are opened lazily, once per process (DataLoader worker).
 
 Items (float32):
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -387,7 +388,14 @@ def split_by_simulation(
 
 
 def worker_init_fn(worker_id: int) -> None:
-    """Each worker opens its own HDF5 handles (never the parent's) on first use."""
+    """Each worker opens its own HDF5 handles (never the parent's) on first use.
+
+    Workers ignore SIGINT and SIGTERM: Ctrl-C in a terminal, ``timeout`` and batch
+    schedulers signal the whole process group, and a worker killed by it would crash the
+    trainer instead of letting it finish the iteration and write its checkpoint; the
+    trainer shuts its workers down itself (and they exit if it dies)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     info = get_worker_info()
     if info is not None and hasattr(info.dataset, "reopen"):
         info.dataset.reopen()

@@ -24,13 +24,14 @@ from functools import lru_cache
 import numpy as np
 from scipy import ndimage
 
-from fluidgan.errors import UserError
+from fluidgan.registry import Registry
 
-BASELINES: dict[str, int] = {}  # name -> spline order
+#: Spline order by name, listed (and evaluated by default) lowest order first.
+BASELINES: Registry[int] = Registry("baseline", ordered=True)
 
 
 def register_baseline(name: str, order: int) -> None:
-    BASELINES[name] = order
+    BASELINES.register(name)(order)
 
 
 register_baseline("nearest", 0)
@@ -41,8 +42,7 @@ register_baseline("cubic", 3)
 def check_baselines(names: Sequence[str]) -> list[str]:
     """``names`` validated against the registry (UserError listing the valid ones)."""
     for name in names:
-        if name not in BASELINES:
-            raise UserError(f"unknown baseline {name!r}; valid: {', '.join(BASELINES)}")
+        BASELINES.get(name)
     return list(dict.fromkeys(names))
 
 
@@ -77,9 +77,7 @@ def upsample(
     (*s) -> (*f·s) float32; leading non-spatial axes (frames) pass through when ``axes``
     names only the spatial ones.
     """
-    if method not in BASELINES:
-        raise UserError(f"unknown baseline {method!r}; valid: {', '.join(BASELINES)}")
-    order = BASELINES[method]
+    order = BASELINES.get(method)
     out = np.asarray(low, dtype=np.float64)
     for axis in range(out.ndim) if axes is None else axes:
         matrix = interpolation_matrix(out.shape[axis], factor, order)

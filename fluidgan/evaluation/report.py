@@ -33,9 +33,12 @@ COLUMNS = (
     ("hf_energy_fraction", "HF energy", "→1"),
     ("lsd", "LSD dB", "↓"),
     ("lsd_high", "LSD high dB", "↓"),
+    ("density_emd", "density EMD", "↓"),
     ("frame_difference_error", "Δt error", "↓"),
     ("warping_error_ratio", "warp ratio", "→1"),
     ("mean_abs_dt_ratio", "Δt size ratio", "→1"),
+    ("flicker_ratio", "flicker", "→1"),
+    ("detail_incoherence_ratio", "detail incoherence", "→1"),
     ("fid", "FID", "↓"),
     ("kid", "KID", "↓"),
 )
@@ -190,10 +193,17 @@ def _settings_lines(metrics: Mapping[str, Any]) -> list[str]:
         f"{sp['k_low_nyquist']:g}, high-res Nyquist k = {sp['k_nyquist']:g}. HF energy = "
         "energy above the low-res Nyquist relative to the ground truth's; LSD over "
         "0 < k ≤ high-res Nyquist, LSD high over the band above the low-res Nyquist",
+        "- density EMD = 1-D Wasserstein (earth mover's) distance between the histograms of "
+        "predicted and ground-truth density values over all cells and frames (256 bins on "
+        "[0, L]), in density units",
         "- Δt error = ‖Δρ − Δρ_ref‖/‖Δρ_ref‖ of frame differences; warp ratio = mean "
         "RMS(A(ρ_{t−1}, v_{t−1}) − ρ_t) relative to the ground truth's own "
         f"({fmt(metrics['ground_truth']['warping_error'])}), v = ground-truth velocity, "
         f"advection order {s['warp_order']}",
+        "- flicker = mean RMS(h_t − A(h_{t−1}, v_{t−1})) of the detail band h (density above "
+        "the low-res Nyquist) relative to the ground truth's own "
+        f"({fmt(metrics['ground_truth'].get('flicker'))}); detail incoherence = the same "
+        "divided by RMS(h), relative to the ground truth's (independent of the amount of detail)",
     ]
 
 

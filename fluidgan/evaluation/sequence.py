@@ -18,6 +18,7 @@ import numpy as np
 
 from fluidgan.evaluation.fid import density_slices
 from fluidgan.evaluation.fields import SSIM_SIGMA, local_moments, psnr_from_mse, smoke_mask, ssim
+from fluidgan.evaluation.histogram import bin_edges, density_histogram, histogram_emd
 from fluidgan.evaluation.spectra import (
     band_energy,
     energy_fraction_above,
@@ -26,7 +27,7 @@ from fluidgan.evaluation.spectra import (
     nyquist,
     radial_power_spectrum,
 )
-from fluidgan.evaluation.temporal import advect_frames
+from fluidgan.evaluation.temporal import advect_frames, detail_band
 
 REFERENCE = "reference"
 
@@ -60,6 +61,10 @@ class Track:
     warp: list[float] = field(default_factory=list)
     slices: list[np.ndarray] = field(default_factory=list)
     prev: np.ndarray | None = None
+    histogram: np.ndarray | None = None  # density values, fixed bins on [0, L]
+    flicker: list[float] = field(default_factory=list)  # RMS(h_t − A(h_{t−1})), detail band h
+    detail: list[float] = field(default_factory=list)  # RMS(h_t), the same frames
+    prev_detail: np.ndarray | None = None
 
     def add_spectrum(self, spectrum: np.ndarray) -> None:
         self.spectrum = spectrum if self.spectrum is None else self.spectrum + spectrum
@@ -148,6 +153,8 @@ class SequenceEvaluator:
         for name, pred in current.items():
             track = tracks[name]
             track.add_spectrum(radial_power_spectrum(pred))
+            counts = density_histogram(pred, s.data_range)
+            track.histogram = counts if track.histogram is None else track.histogram + counts
             if self.fid_slices:
                 track.slices.append(density_slices(pred, s.data_range, self.fid_slices))
             if name == REFERENCE:
@@ -169,23 +176,36 @@ class SequenceEvaluator:
             e = kinetic_energy_spectrum(v)
             self.ke[name] = e if name not in self.ke else self.ke[name] + e
 
+        details = {n: detail_band(p, nyquist(self.low_shape)) for n, p in current.items()}
         if follows and self.prev_velocity is not None and self.ref.prev is not None:
-            self._add_temporal(current, tracks)
+            self._add_temporal(current, tracks, details)
         for name, track in tracks.items():
             track.prev = current[name]
+            track.prev_detail = details[name]
         self.prev_velocity = np.asarray(velocity, dtype=np.float32)
 
-    def _add_temporal(self, current: dict[str, np.ndarray], tracks: dict[str, Track]) -> None:
+    def _add_temporal(
+        self,
+        current: dict[str, np.ndarray],
+        tracks: dict[str, Track],
+        details: dict[str, np.ndarray],
+    ) -> None:
         names = list(current)
         previous = np.stack([tracks[n].prev for n in names])
         warped = advect_frames(previous, self.prev_velocity, 1.0, self.settings.warp_order)
         ref_delta = current[REFERENCE].astype(np.float64) - tracks[REFERENCE].prev
+        previous_details = np.stack([tracks[n].prev_detail for n in names])
+        warped_details = advect_frames(
+            previous_details, self.prev_velocity, 1.0, self.settings.warp_order
+        )
         self.ref_diff_sq += float(np.sum(ref_delta * ref_delta))
         for i, name in enumerate(names):
             track = tracks[name]
             delta = current[name].astype(np.float64) - track.prev
             track.mean_abs_dt.append(float(np.abs(delta).mean()))
             track.warp.append(_rms(warped[i] - current[name]))
+            track.detail.append(_rms(details[name]))
+            track.flicker.append(_rms(details[name] - warped_details[i]))
             if name != REFERENCE:
                 track.diff_sse += float(np.sum((delta - ref_delta) ** 2))
         self.temporal_times.append(self.times[-1])
@@ -218,12 +238,20 @@ class SequenceEvaluator:
             "hf_energy_fraction": energy_fraction_above(spectra[name], ref_spectrum, k_low),
             "lsd": log_spectral_distance(spectra[name], ref_spectrum, 0.5, k_high),
             "lsd_high": log_spectral_distance(spectra[name], ref_spectrum, k_low, k_high),
+            "density_emd": histogram_emd(
+                t.histogram, self.ref.histogram, bin_edges(s.data_range)
+            ),
             "frame_difference_error": (
                 math.sqrt(t.diff_sse / self.ref_diff_sq) if self.ref_diff_sq else math.nan
             ),
             "warping_error": _mean(t.warp),
             "warping_error_ratio": _ratio(_mean(t.warp), _mean(self.ref.warp)),
             "mean_abs_dt_ratio": _ratio(_mean(t.mean_abs_dt), _mean(self.ref.mean_abs_dt)),
+            "flicker_ratio": _ratio(_mean(t.flicker), _mean(self.ref.flicker)),
+            "detail_incoherence_ratio": _ratio(
+                _ratio(_mean(t.flicker), _mean(t.detail)),
+                _ratio(_mean(self.ref.flicker), _mean(self.ref.detail)),
+            ),
         }
 
     def result(self) -> dict[str, Any]:
@@ -237,9 +265,11 @@ class SequenceEvaluator:
             "times": list(self.temporal_times),
             "warping_error": {REFERENCE: list(self.ref.warp)},
             "mean_abs_dt": {REFERENCE: list(self.ref.mean_abs_dt)},
+            "flicker": {REFERENCE: list(self.ref.flicker)},
         }
         for name, t in self.methods.items():
             temporal["warping_error"][name] = list(t.warp)
+            temporal["flicker"][name] = list(t.flicker)
             temporal["mean_abs_dt"][name] = list(t.mean_abs_dt)
         return {
             "frames": self.frames,
@@ -251,6 +281,7 @@ class SequenceEvaluator:
             "ground_truth": {
                 "warping_error": _mean(self.ref.warp),
                 "mean_abs_dt": _mean(self.ref.mean_abs_dt),
+                "flicker": _mean(self.ref.flicker),
                 "hf_energy": band_energy(density[REFERENCE], k_low),
             },
             "spectra": {

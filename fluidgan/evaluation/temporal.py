@@ -1,6 +1,6 @@
 """Temporal coherence of a sequence of density frames (T, *S).
 
-Two views (SPEC §7):
+Two views (docs/METHOD.md, "Evaluation"):
 
 * **frame differences** Δ_t = G_t − G_{t−1}: how well the prediction's change per frame
   matches the ground truth's (relative L2 of Δ), and the mean |Δ_t| per frame -- the
@@ -8,7 +8,13 @@ Two views (SPEC §7):
 * **advection warping error** e_t = RMS(A(G_{t−1}, v_{t−1}) − G_t): frame t−1 moved one
   frame along the ground-truth velocity should land on frame t. Even the ground truth has
   e_t > 0 (sources, diffusion of the solver, sub-steps), so e is reported relative to the
-  ground truth's own: a ratio near 1 is as coherent as the simulation itself.
+  ground truth's own: a ratio near 1 is as coherent as the simulation itself;
+* **flicker** of the added detail: the detail band h_t = G_t − L(G_t) (L keeps the
+  wavenumbers the low-res grid can hold, so h is what super-resolution adds) should move
+  with the flow, not change on its own: φ_t = RMS(h_t − A(h_{t−1}, v_{t−1})). Reported
+  relative to the ground truth's own φ, and as the *detail incoherence* φ / RMS(h), which
+  does not grow with the amount of detail (a smooth interpolation has little detail, so
+  its flicker is small but its incoherence need not be).
 
 Velocities are the high-res reference's, cell-centred, (…, *S, d) with components
 (x, y[, z]), in high-res cells per frame; the warp is :func:`fluidgan.advection.advect`
@@ -18,8 +24,10 @@ Velocities are the high-res reference's, cell-centred, (…, *S, d) with compone
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
+from scipy import fft
 
 
 def frame_differences(seq: np.ndarray) -> np.ndarray:
@@ -88,3 +96,90 @@ def relative_warping_error(
     if own == 0:
         return 1.0 if theirs == 0 else math.inf
     return theirs / own
+
+
+# --- flicker of the detail band ---------------------------------------------------------
+
+
+@lru_cache(maxsize=16)
+def _detail_mask(shape: tuple[int, ...], cutoff: float) -> np.ndarray:
+    """True for the DCT-II bins of a grid ``shape`` whose wavenumber exceeds ``cutoff``.
+
+    Bin m along an axis of n cells is a cosine of m/(2n) cycles per cell, i.e.
+    κ = m · max(S) / (2n) cycles per longest box side (the unit of :mod:`.spectra`).
+    """
+    longest = max(shape)
+    axes = [np.arange(n) * longest / (2.0 * n) for n in shape]
+    grids = np.meshgrid(*axes, indexing="ij", sparse=True)
+    return np.sqrt(sum(g * g for g in grids)) > cutoff
+
+
+def detail_band(frames: np.ndarray, cutoff: float, dim: int | None = None) -> np.ndarray:
+    """h = G − L(G): the part of fields (…, *S) above wavenumber ``cutoff``, float64.
+
+    ``cutoff`` in cycles per longest box side; the low-res Nyquist max(s)/2 makes h the
+    detail a super-resolution method adds. The split is a mask on the orthonormal DCT-II
+    (an even extension at the walls: no wrap-around jumps as with an FFT), so it is an
+    orthogonal projection: L(G) + h = G and ⟨L(G), h⟩ = 0. The last ``dim`` axes
+    (default: all) are spatial.
+    """
+    frames = np.asarray(frames, dtype=np.float64)
+    dim = frames.ndim if dim is None else dim
+    axes = tuple(range(frames.ndim - dim, frames.ndim))
+    mask = _detail_mask(tuple(frames.shape[a] for a in axes), float(cutoff))
+    coefficients = fft.dctn(frames, type=2, axes=axes, norm="ortho", workers=-1)
+    return fft.idctn(coefficients * mask, type=2, axes=axes, norm="ortho", workers=-1)
+
+
+def _rms_per_frame(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return np.sqrt((x * x).reshape(x.shape[0], -1).mean(axis=1))
+
+
+def detail_changes(
+    seq: np.ndarray,
+    cutoff: float,
+    velocity: np.ndarray | None = None,
+    order: int = 1,
+) -> np.ndarray:
+    """φ_t = RMS(h_t − A(h_{t−1}, v_{t−1})) for t = 1 … T−1: (T−1,), density units per frame.
+
+    ``seq`` (T, *S); h = :func:`detail_band` (``cutoff``); ``velocity`` (T, *S, d) in
+    cells per frame moves h_{t−1} (None: no warp, φ_t = RMS(h_t − h_{t−1})).
+    """
+    h = detail_band(seq, cutoff, np.ndim(seq) - 1)
+    previous = h[:-1]
+    if velocity is not None:
+        previous = advect_frames(previous, np.asarray(velocity)[:-1], 1.0, order)
+    return _rms_per_frame(h[1:] - previous)
+
+
+def relative_flicker(
+    pred: np.ndarray,
+    ref: np.ndarray,
+    cutoff: float,
+    velocity: np.ndarray | None = None,
+    order: int = 1,
+) -> float:
+    """mean_t φ_t(pred) / mean_t φ_t(ref): 1 = the detail is as steady as the ground
+    truth's; ≫ 1 = it flickers. Both warped with the same (ground-truth) ``velocity``."""
+    own = float(detail_changes(ref, cutoff, velocity, order).mean())
+    theirs = float(detail_changes(pred, cutoff, velocity, order).mean())
+    if own == 0:
+        return 1.0 if theirs == 0 else math.inf
+    return theirs / own
+
+
+def detail_incoherence(
+    seq: np.ndarray,
+    cutoff: float,
+    velocity: np.ndarray | None = None,
+    order: int = 1,
+) -> float:
+    """mean_t φ_t / mean_t RMS(h_t) over t = 1 … T−1: the fraction of the detail that
+    changes against the flow per frame (0: detail carried along exactly; 2: detail
+    that flips sign every frame, unwarped). NaN for a sequence without detail."""
+    h_rms = float(_rms_per_frame(detail_band(seq, cutoff, np.ndim(seq) - 1)[1:]).mean())
+    if h_rms == 0:
+        return math.nan
+    return float(detail_changes(seq, cutoff, velocity, order).mean()) / h_rms

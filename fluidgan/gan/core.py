@@ -79,7 +79,9 @@ class Pair:
     """One adversarial game inside a step: a discriminator, a real and a fake batch.
 
     ``cond`` is what D is conditioned on for both (class labels (B,) long, a coarse image
-    (B, C, H, W) for LAPGAN, or None). In the D step ``fake`` is detached.
+    (B, C, H, W) for LAPGAN, or None). In the D step ``fake`` is detached. ``paired``:
+    fake[i] is a rendering of real[i] (paired translation data), so a pixel-wise
+    comparison of the two is meaningful.
     """
 
     disc: nn.Module
@@ -87,6 +89,7 @@ class Pair:
     fake: Tensor
     cond: Tensor | None = None
     name: str = ""
+    paired: bool = False
 
     def D(self, x: Tensor, cond: Tensor | None = None) -> DiscOutput:
         return self.disc(x, self.cond if cond is None else cond)

@@ -177,12 +177,12 @@ def image_folder(size, channels: int, path: str | None) -> ImageData:
         raise UserError(f"{root}: images differ in size {sorted(shapes)[:3]}; set data.size")
     images = np.stack(arrays).astype(np.float32) / 255.0
     classes = sorted({f.parent.relative_to(root).as_posix() for f in files})
-    labels, k = None, 0
+    labels, k, names = None, 0, None
     if "." not in classes and len(classes) > 1:
         index = {c: i for i, c in enumerate(classes)}
         labels = torch.tensor([index[f.parent.relative_to(root).as_posix()] for f in files])
-        k = len(classes)
-    return ImageData(from_unit(images, None, channels), labels, k)
+        k, names = len(classes), classes
+    return ImageData(from_unit(images, None, channels), labels, k, names)
 
 
 def _smoke_files(path: Path) -> list[Path]:
@@ -232,7 +232,7 @@ def load_smoke_frames(
     name of every frame.
 
     path: one ``sim_*.h5`` file or a data-set directory (every ``*.h5`` in it, sorted).
-    Reads ``/<group>/<field>``, float32 (T, [Z,] Y, X) (CONTRACTS.md). 2D: every
+    Reads ``/<group>/<field>``, float32 (T, [Z,] Y, X) (docs/FORMATS.md). 2D: every
     ``stride``-th frame. 3D: from each such frame the middle z slice ('middle') or every
     ``stride``-th z slice ('all').
     """

@@ -239,7 +239,7 @@ class CycleGame:
             raise UserError("game 'cycle' is unconditional; set model.conditional='none'")
         if distance not in ("l1", "l2"):
             raise UserError(f"model.game_options.distance is {distance!r}; valid: l1, l2")
-        self.spec, self.model = spec, model
+        self.spec, self.model, self.paired = spec, model, False
         self.cycle_weight, self.distance, self.identity_weight = (
             cycle_weight,
             distance,
@@ -259,6 +259,7 @@ class CycleGame:
                 "game 'cycle' needs data.domain_b; valid: " + ", ".join(DOMAIN_TRANSFORMS.names())
             )
         a, b = two_domains(data, data_cfg.domain_b, data_cfg.paired, seed)
+        self.paired = bool(data_cfg.paired)
         return [{"a": a, "b": b}] if data_cfg.paired else [{"a": a}, {"b": b}]
 
     def d_pairs(self, models: Models, batch: dict[str, Tensor]) -> list[Pair]:
@@ -279,7 +280,11 @@ class CycleGame:
                 cycle_distance(g["ab"](b), b, self.distance)
                 + cycle_distance(g["ba"](a), a, self.distance)
             )
-        return [Pair(d["b"], b, fake_b, name="b"), Pair(d["a"], a, fake_a, name="a")], terms
+        pairs = [
+            Pair(d["b"], b, fake_b, name="b", paired=self.paired),
+            Pair(d["a"], a, fake_a, name="a", paired=self.paired),
+        ]
+        return pairs, terms
 
     def sample(self, g: nn.ModuleDict, n: int, *, sources: Sources, **_: Any) -> Tensor:
         """G_ab of the first n images of domain A (fakes of domain B); no noise, so

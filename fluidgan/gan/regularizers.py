@@ -7,7 +7,9 @@ A hook has a scope:
   'net'         a term on the weights of the side being updated, once per step
                 (orthogonal regularisation, historical averaging);
   'after_step'  an in-place change of the weights after the optimiser step
-                (WGAN weight clipping, BigGAN's top-singular-value clamp).
+                (WGAN weight clipping, BigGAN's top-singular-value clamp);
+  'fake_batch'  a replacement for the fake batch D sees in its step, returned by
+                the hook before D looks at it (CycleGAN's history buffer).
 ``stages`` says which side(s): "d", "g". Stateful hooks keep tensors in ``state``,
 which the trainer checkpoints.
 """
@@ -55,7 +57,9 @@ def orthogonal_penalty(weights: Iterable[Tensor]) -> Tensor:
     """BigGAN's orthogonal regularisation Σ_W ‖W Wᵀ ⊙ (1 - I)‖²_F (β applied by caller).
 
     W is each weight reshaped to (out, -1), one row per filter, so filters are pushed
-    towards mutual orthogonality without constraining their norms.
+    towards mutual orthogonality without constraining their norms. Its gradient is
+    ∂/∂W = 4 (W Wᵀ ⊙ (1 - I)) W: every off-diagonal product appears twice, (i, j) and
+    (j, i), and is squared.
     """
     total = torch.zeros(())
     for w in weights:
@@ -101,9 +105,58 @@ def pulling_away(s: Tensor) -> Tensor:
     return (cos2.sum() - cos2.diagonal().sum()) / (n * (n - 1))
 
 
+def pixelwise_l1(fake: Tensor, target: Tensor) -> Tensor:
+    """TP-GAN (Huang et al. 2017) pixel-wise loss 1/(W H) Σ_{x,y} |I_pred - I_gt|, here
+    the mean over every element of (B, C, *spatial): fake against its paired target."""
+    return (fake - target).abs().mean()
+
+
+def symmetry_loss(x: Tensor) -> Tensor:
+    """TP-GAN's left-right symmetry loss on (B, C, *spatial), the last axis horizontal
+    (width W): 1/(W/2 · H) Σ_{x < W/2} Σ_y |I(x, y) - I(W - 1 - x, y)|, a mean over the
+    left half (the middle column of an odd W is its own mirror and is left out),
+    channels and batch."""
+    half = x.shape[-1] // 2
+    if half == 0:  # one column: its own mirror
+        return x.sum() * 0.0
+    return (x[..., :half] - x.flip(-1)[..., :half]).abs().mean()
+
+
+def total_variation(x: Tensor) -> Tensor:
+    """TP-GAN's total variation Σ_c Σ_{w,h} |I_{w+1,h} - I_{w,h}| + |I_{w,h+1} - I_{w,h}|
+    (anisotropic, L1), summed over each image's channels and every spatial axis of
+    (B, C, *spatial), then averaged over the batch."""
+    total = torch.zeros((), device=x.device, dtype=x.dtype)
+    for axis in range(2, x.dim()):
+        total = total + x.diff(dim=axis).abs().sum()
+    return total / x.shape[0]
+
+
 def historical_average_penalty(params: Sequence[Tensor], averages: Sequence[Tensor]) -> Tensor:
     """Salimans et al. 2016: ‖θ - (1/t) Σ_{i≤t} θ[i]‖² summed over all parameters."""
     return sum(((p - a) ** 2).sum() for p, a in zip(params, averages, strict=True))
+
+
+def history_query(pool: Tensor | None, fake: Tensor, size: int, p: float = 0.5):
+    """Shrivastava et al. 2017, CycleGAN's image pool: D sees a mix of the newest fakes
+    and ones from earlier steps. Image by image: while the pool holds fewer than
+    ``size``, the image is stored and returned; afterwards, with probability ``p`` a
+    uniformly chosen stored image is returned and the new one takes its place, else the
+    new image is returned. fake: (B, ...) detached; pool: (n ≤ size, ...) or None.
+    Returns (the batch for D, the new pool); random draws from torch's global RNG."""
+    stored = [] if pool is None else list(pool.unbind(0))
+    out = []
+    for image in fake.detach().unbind(0):
+        if len(stored) < size:
+            stored.append(image)
+            out.append(image)
+        elif float(torch.rand(())) < p:
+            i = int(torch.randint(0, size, ()))
+            out.append(stored[i])
+            stored[i] = image
+        else:
+            out.append(image)
+    return torch.stack(out), torch.stack(stored)
 
 
 def weight_matrices(net: nn.Module) -> list[Tensor]:
@@ -118,7 +171,7 @@ def weight_matrices(net: nn.Module) -> list[Tensor]:
 
 # --- hooks ------------------------------------------------------------------------------
 
-Scope = Literal["pair", "net", "after_step"]
+Scope = Literal["pair", "net", "after_step", "fake_batch"]
 
 
 @dataclass
@@ -178,8 +231,14 @@ def _feature_matching(weight: float = 1.0, layer: int = -1) -> Hook:
 
 
 @REGULARIZERS.register("pulling_away")
-def _pulling_away(weight: float = 0.1) -> Hook:
-    """EBGAN's G term λ_PT f_PT on D's embedding of the fake batch."""
+def _pulling_away(weight: float = 0.1, centered: bool = False) -> Hook:
+    """EBGAN's G term λ_PT f_PT on D's embedding s of the fake batch.
+
+    centered: use s_i - mean_j s_j. The EBGAN discriminator raises the energy of fakes by
+    moving all their codes along one shared direction; on raw codes every cosine is then
+    ≈ 1, f_PT sits at its ceiling 1 where its gradient vanishes. Centring over the batch
+    removes that shared offset, so the term measures (and spreads) what differs between
+    samples."""
 
     def fn(c: Ctx) -> Tensor:
         if c.fake_out.embedding is None:
@@ -187,9 +246,40 @@ def _pulling_away(weight: float = 0.1) -> Hook:
                 "regulariser 'pulling_away' needs a discriminator with an "
                 "embedding (model.discriminator = 'autoencoder')"
             )
-        return weight * pulling_away(c.fake_out.embedding)
+        s = c.fake_out.embedding
+        return weight * pulling_away(s - s.mean(0) if centered else s)
 
     return Hook(("g",), "pair", fn)
+
+
+@REGULARIZERS.register("pixelwise")
+def _pixelwise(weight: float = 1.0) -> Hook:
+    """TP-GAN's G term λ mean |G(x) - y| between each fake and the real image it is
+    paired with: only for games whose pairs are paired (the cycle game with
+    data.paired = true)."""
+
+    def fn(c: Ctx) -> Tensor:
+        if not c.pair.paired:
+            raise UserError(
+                "regulariser 'pixelwise' needs paired fakes and targets "
+                "(model.game = 'cycle' with data.paired = true)"
+            )
+        return weight * pixelwise_l1(c.pair.fake, c.pair.real)
+
+    return Hook(("g",), "pair", fn)
+
+
+@REGULARIZERS.register("symmetry")
+def _symmetry(weight: float = 0.3) -> Hook:
+    """TP-GAN's G term λ_sym L_sym: fakes pushed towards left-right mirror symmetry
+    (λ_sym = 0.3 in the paper, for frontal faces)."""
+    return Hook(("g",), "pair", lambda c: weight * symmetry_loss(c.pair.fake))
+
+
+@REGULARIZERS.register("total_variation")
+def _total_variation(weight: float = 1e-4) -> Hook:
+    """TP-GAN's G term λ_tv L_tv on the fakes, against spiky artefacts (λ_tv = 1e-4)."""
+    return Hook(("g",), "pair", lambda c: weight * total_variation(c.pair.fake))
 
 
 @REGULARIZERS.register("label_smoothing")
@@ -253,8 +343,16 @@ def _matching_aware(weight: float = 1.0) -> Hook:
 
 
 @REGULARIZERS.register("orthogonal")
-def _orthogonal(weight: float = 1e-4, nets: Sequence[str] = ("g",)) -> Hook:
-    """BigGAN: β Σ_W ‖W Wᵀ ⊙ (1 - I)‖²_F over the conv/linear weights of ``nets``."""
+def _orthogonal(weight: float = 5e-5, nets: Sequence[str] = ("g",)) -> Hook:
+    """BigGAN: β Σ_W ‖W Wᵀ ⊙ (1 - I)‖²_F over the conv/linear weights of ``nets``,
+    β = ``weight``, as the paper writes it (Brock et al. 2019, eq. 3).
+
+    Convention: this term's gradient is 4β (W Wᵀ ⊙ (1 - I)) W. The authors' reference
+    code (BigGAN-PyTorch, ``utils.ortho``) adds the hand-written gradient
+    2β_ref (W Wᵀ ⊙ (1 - I)) W instead, i.e. it trains (β_ref / 2) ‖W Wᵀ ⊙ (1 - I)‖²_F.
+    The same strength as the reference's β_ref = 1e-4 is therefore ``weight = 5e-5``
+    (the default and the biggan preset's value).
+    """
     return Hook(
         _nets(nets, "orthogonal"),
         "net",
@@ -280,6 +378,25 @@ def _historical_averaging(weight: float = 1e-3, nets: Sequence[str] = ("g", "d")
         return weight * historical_average_penalty(params, state[key])
 
     return Hook(_nets(nets, "historical_averaging"), "net", fn, state)
+
+
+@REGULARIZERS.register("history_buffer")
+def _history_buffer(size: int = 50, p: float = 0.5) -> Hook:
+    """CycleGAN (Zhu et al. 2017, after Shrivastava et al. 2017): each discriminator is
+    updated on fakes drawn from a pool of the ``size`` latest generated images (one pool
+    per adversarial pair), half of them from earlier steps, which damps oscillation."""
+    if size < 1 or not 0.0 <= p <= 1.0:
+        raise UserError(
+            f"regularizers.history_buffer: size must be ≥ 1 and p in [0, 1], got {size}, {p}"
+        )
+    state: dict[str, Tensor] = {}
+
+    def fn(c: Ctx) -> Tensor:
+        key = f"pool{c.pair.name}"
+        batch, state[key] = history_query(state.get(key), c.pair.fake, size, p)
+        return batch
+
+    return Hook(("d",), "fake_batch", fn, state)
 
 
 @REGULARIZERS.register("weight_clip")

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from fluidgan import config as cfgio
+from fluidgan.device import resolve_device
 from fluidgan.errors import UserError
 from fluidgan.gan.config import GanConfig, image_size, load_config
 from fluidgan.gan.core import Ctx, NetSpec
@@ -71,15 +72,6 @@ class Run:
     def sampler(self) -> nn.ModuleDict:
         """The generator side to sample from: the EMA copy when there is one."""
         return self.ema if self.ema is not None else self.models["g"]
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"--device {device}: CUDA is not available")
-    return dev
 
 
 def build_run(cfg: GanConfig, device: str | torch.device = "cpu") -> Run:
@@ -166,9 +158,12 @@ def _hook_terms(run: Run, ctx: Ctx, scope: str, logs: dict[str, float]) -> Tenso
 
 
 def d_step(run: Run, batch: dict[str, Tensor]) -> dict[str, float]:
-    """L_D = Σ_pairs [d_loss(D(x), D(G(z))) + pair terms] + weight terms; one update."""
+    """L_D = Σ_pairs [d_loss(D(x), D(G(z))) + pair terms] + weight terms; one update.
+    'fake_batch' hooks (a history buffer) first replace each pair's fakes."""
     net, logs, total = run.models["d"], {}, torch.zeros((), device=run.device)
     for pair in run.game.d_pairs(run.models, batch):
+        for _, hook in _hooks(run, "d", "fake_batch"):
+            pair.fake = hook.fn(Ctx("d", net, run.loss, pair))
         real_out, fake_out = pair.D(pair.real), pair.D(pair.fake)
         adv = run.loss.d_loss(real_out.score, fake_out.score)
         total = total + adv

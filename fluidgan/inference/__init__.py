@@ -1,4 +1,4 @@
-"""Inference: a trained generator over whole frames or overlapping tiles (SPEC §6)."""
+"""Inference: a trained generator over whole frames or overlapping tiles (docs/METHOD.md)."""
 
 from fluidgan.inference.sources import LowSequence, open_low_sequence
 from fluidgan.inference.tiling import Tile, plan_tiles, receptive_halo, upscale_tiled

@@ -3,12 +3,15 @@
 Accepted inputs (chosen by content, not by name):
 
 * a fluidgan simulation file (``fluidgan simulate`` output, or any file with the
-  CONTRACTS.md schema): ``/low/density``, ``/low/velocity`` and, when present, ``/high``
+  docs/FORMATS.md schema): ``/low/density``, ``/low/velocity`` and, when present, ``/high``
   (copied to the output so ``fluidgan evaluate`` can compare against it);
 * a plain HDF5 file with ``/low/density`` (T, [Z,] Y, X) and optionally ``/low/velocity``
   (T, [Z,] Y, X, d) in low-res cells per frame, and optionally ``/time`` (T,);
 * a ``.npz`` archive with ``density`` (T, [Z,] Y, X), optionally ``velocity``
   (T, [Z,] Y, X, d) and ``time`` (T,).
+* a directory of per-frame mantaflow ``.uni`` files in tempoGAN's layout
+  (``density_low_NNNN.uni`` or ``density_NNNN.uni``, optionally velocity and the high-res
+  pair), see :mod:`fluidgan.io.mantaflow`.
 
 Arrays are C order (z, y, x), vector components (x, y[, z]), as in simulation files.
 """
@@ -25,7 +28,7 @@ import h5py
 import numpy as np
 
 from fluidgan.errors import UserError
-from fluidgan.io.simfile import FORMAT, SimMeta, open_sim, read_meta
+from fluidgan.io.simfile import FORMAT, SimMeta, open_h5, open_sim, read_meta
 
 
 @dataclass
@@ -87,7 +90,7 @@ def _is_hdf5(path: Path) -> bool:
 def _is_sim(path: Path) -> bool:
     if not _is_hdf5(path):
         return False
-    with h5py.File(path, "r") as f:
+    with open_h5(path) as f:  # a file locked by a writer: a one-line fault
         return f.attrs.get("format") == FORMAT
 
 
@@ -102,7 +105,7 @@ def open_simulation(path: Path) -> LowSequence:
 
 @reader("hdf5", lambda p: _is_hdf5(p) and not _is_sim(p))
 def open_plain_hdf5(path: Path) -> LowSequence:
-    f = h5py.File(path, "r")
+    f = open_h5(path)
     try:
         if "low/density" not in f:
             raise UserError(
@@ -139,6 +142,32 @@ def open_npz(path: Path) -> LowSequence:
     return seq
 
 
+@reader("mantaflow", lambda p: p.is_dir())
+def open_uni_directory(path: Path) -> LowSequence:
+    """Per-frame mantaflow files: density_low_NNNN.uni (or density_NNNN.uni) and, when
+    present, velocity_low_NNNN.uni and the high-res pair (copied as ground truth).
+    Velocities are taken as in cells per frame (mantaflow's default dt = 1, as tempoGAN's
+    generator writes them); for another dt import with ``fluidgan import mantaflow --dt``."""
+    from fluidgan.io.mantaflow import frame_files, open_sequence
+
+    if not frame_files(path):
+        subdirs = sorted(d.name for d in path.iterdir() if d.is_dir() and frame_files(d))
+        if subdirs:
+            raise UserError(
+                f"{path}: holds {len(subdirs)} simulations ({', '.join(subdirs[:3])}…); "
+                f"pass one of them, e.g. {path / subdirs[0]}"
+            )
+    seq = open_sequence(path, single_as="low", need_velocity=False)
+    velocity = seq.frames("velocity", "low") if seq.has("velocity", "low") else None
+    high = None
+    if seq.has("density", "high") and seq.has("velocity", "high"):
+        high = {k: seq.frames(k, "high") for k in ("density", "velocity")}
+    meta = SimMeta(seq.dim, seq.factor or 1, 1.0, 0, {"name": "mantaflow", "source": str(path)})
+    return LowSequence(
+        path, "mantaflow", seq.frames("density", "low"), velocity, seq.time(), meta, high
+    )
+
+
 def _keys(f: h5py.File) -> list[str]:
     names: list[str] = []
     f.visit(lambda name: names.append("/" + name) if isinstance(f[name], h5py.Dataset) else None)
@@ -173,8 +202,8 @@ def check_sequence(seq: LowSequence, density_key: str, velocity_key: str, time_k
 def open_low_sequence(path: str | os.PathLike) -> LowSequence:
     """Open any accepted input (see the module docstring); a UserError says what is wrong."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such input file")
+    if not path.exists():
+        raise UserError(f"{path}: no such input file or directory")
     for _name, (matches, opener) in READERS.items():
         try:
             hit = matches(path)
@@ -184,5 +213,5 @@ def open_low_sequence(path: str | os.PathLike) -> LowSequence:
             return opener(path)
     raise UserError(
         f"{path}: not an accepted input (a fluidgan simulation .h5, an HDF5 file with "
-        "/low/density, or an .npz with 'density')"
+        "/low/density, an .npz with 'density', or a directory of mantaflow .uni frames)"
     )

@@ -1,4 +1,4 @@
-"""Overlapping tiles of a low-res frame, and their seamless reassembly (SPEC §6).
+"""Overlapping tiles of a low-res frame, and their seamless reassembly (docs/METHOD.md).
 
 A tile is a window of ``tile`` low-res cells per axis (the overlap included). Adjacent
 windows overlap by at least ``2·overlap`` cells; the seam between two windows lies in the
@@ -17,7 +17,6 @@ border), so the tiles of a frame go through the generator in batches.
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 
 import torch
@@ -35,21 +34,9 @@ class Tile:
 
 
 def receptive_halo(generator: nn.Module) -> int:
-    """Low-res cells of context a high-res cell needs on each side (its receptive radius).
-
-    The longest path of the residual generator is two k^d convolutions per block at high
-    resolution (the 1^d shortcuts add nothing): radius ``2 · blocks · (k // 2)`` high-res
-    cells, i.e. ``ceil(radius / factor)`` low-res cells (4 for the paper's 5^d, 4 blocks, ×4).
-    """
-    # Every convolution of the chain widens the receptive field by k // 2 per side ("same"
-    # padding; TF puts an even kernel's extra cell after). Summing over all convolutions is
-    # the longest path because the shortcuts are 1^d and add 0.
-    radius = sum(
-        m.kernel_size[0] // 2 for m in generator.modules() if isinstance(m, (nn.Conv2d, nn.Conv3d))
-    )
-    halo = math.ceil(radius / generator.factor)
-    # an interpolated input residual (bi/trilinear) reads one low-res neighbour per side
-    return max(halo, 1) if getattr(generator, "input_residual", "none") == "linear" else halo
+    """Low-res cells of context a high-res cell needs on each side (its receptive radius):
+    the smallest seamless overlap. Each generator computes its own (``receptive_halo()``)."""
+    return int(generator.receptive_halo())
 
 
 def axis_windows(n: int, tile: int, overlap: int) -> list[tuple[int, int, int]]:

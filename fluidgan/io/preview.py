@@ -34,6 +34,7 @@ from matplotlib import animation
 from fluidgan.errors import UserError
 from fluidgan.io.atomic import atomic_path
 from fluidgan.io.simfile import open_sim
+from fluidgan.registry import Registry
 
 GROUP_ORDER = ("low", "sr", "high")  # left to right: input, upscaled, ground truth
 GROUP_LABELS = {"low": "low", "sr": "SR", "high": "high"}
@@ -61,18 +62,17 @@ class FieldStyle:
     compute: Callable[[np.ndarray, float], np.ndarray]
 
 
-FIELDS: dict[str, FieldStyle] = {}
+FIELDS: Registry[FieldStyle] = Registry("field", ordered=True)
 
 
 def register_field(style: FieldStyle) -> FieldStyle:
-    FIELDS[style.name] = style
-    return style
+    return FIELDS.register(style.name)(style)
 
 
 def get_field(name: str) -> FieldStyle:
     if name not in FIELDS:
         raise UserError(f"--field {name!r}: valid fields are {', '.join(FIELDS)}")
-    return FIELDS[name]
+    return FIELDS.get(name)
 
 
 def curl(velocity: np.ndarray) -> np.ndarray:
@@ -215,7 +215,7 @@ def preview_png(
 
     Every column holds the same ``len(times)`` frames.
     """
-    style = style or FIELDS["density"]
+    style = style or FIELDS.get("density")
     names = _check_columns(columns)
     limits = {n: colour_limits([c.views[n] for c in columns]) for n in names}
     rows = [(t, n) for t in range(len(times)) for n in names]
@@ -256,10 +256,12 @@ def _ffmpeg_writer(fps: int) -> animation.AbstractMovieWriter:
     return animation.FFMpegWriter(fps=fps, bitrate=4000)
 
 
-ANIMATION_WRITERS: dict[str, Callable[[int], animation.AbstractMovieWriter]] = {
-    ".gif": _pillow_writer,
-    ".mp4": _ffmpeg_writer,
-}
+#: ``writer(fps)`` by file suffix.
+ANIMATION_WRITERS: Registry[Callable[[int], animation.AbstractMovieWriter]] = Registry(
+    "animation format", ordered=True
+)
+ANIMATION_WRITERS.register(".gif")(_pillow_writer)
+ANIMATION_WRITERS.register(".mp4")(_ffmpeg_writer)
 
 
 def animation_writer(path: str | os.PathLike, fps: int) -> animation.AbstractMovieWriter:
@@ -267,7 +269,7 @@ def animation_writer(path: str | os.PathLike, fps: int) -> animation.AbstractMov
     suffix = Path(path).suffix.lower()
     if suffix not in ANIMATION_WRITERS:
         raise UserError(f"{path}: animations are {', '.join(ANIMATION_WRITERS)}")
-    return ANIMATION_WRITERS[suffix](fps)
+    return ANIMATION_WRITERS.get(suffix)(fps)
 
 
 def preview_animation(
@@ -278,7 +280,7 @@ def preview_animation(
     fps: int = 12,
 ) -> Path:
     """An animation (.gif or .mp4): columns side by side, one row per view, colour bars."""
-    style = style or FIELDS["density"]
+    style = style or FIELDS.get("density")
     writer = animation_writer(path, fps)  # fails before any work when ffmpeg is missing
     names = _check_columns(columns)
     fig, axes = plt.subplots(
@@ -336,7 +338,7 @@ def preview_sim(
 ) -> list[Path]:
     """``<stem>.png`` (four frames) and ``<stem>.gif`` (up to 60 frames) of density."""
     stem = Path(stem)
-    style = FIELDS["density"]
+    style = FIELDS.get("density")
     with open_sim(sim) as f:
         present = [g for g in GROUP_ORDER if g in groups and g in f]
         times = f["time"][:]

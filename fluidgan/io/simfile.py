@@ -1,4 +1,4 @@
-"""Simulation files: the HDF5 schema of CONTRACTS.md, written atomically, read lazily.
+"""Simulation files: the HDF5 schema of docs/FORMATS.md, written atomically, read lazily.
 
 One file per simulation::
 
@@ -13,10 +13,17 @@ One file per simulation::
 Frames are written one at a time (a 3D sequence need not fit in memory) into
 ``<name>.tmp`` which is renamed to ``<name>`` only when the last frame is in, so a file
 that exists under its final name is always complete.
+
+Writers bypass HDF5's chunk cache: every write covers whole chunks, so the cache would
+only delay it -- and a delayed write that fails (a full disk) fails in a destructor, where
+HDF5 cannot report it and the process crashes at exit. Written directly, the write itself
+raises, the writer closes its file in a ``finally`` and a one-line fault reaches the user.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 from collections.abc import Mapping
@@ -29,6 +36,7 @@ import numpy as np
 
 from fluidgan import __version__
 from fluidgan.errors import UserError
+from fluidgan.io.faults import as_fault, faults_named
 
 FORMAT = "fluidgan.sim"
 FORMAT_VERSION = 1
@@ -80,6 +88,8 @@ class SimWriter:
     file, so nothing half-written is left looking valid.
     """
 
+    suffix = ".tmp"  # of the file being written, beside ``path``
+
     def __init__(
         self,
         path: str | os.PathLike,
@@ -90,41 +100,74 @@ class SimWriter:
         groups: tuple[str, ...] = ("high", "low"),
     ):
         self.path = Path(path)
-        self.tmp = self.path.with_name(self.path.name + ".tmp")
+        self.tmp = self.path.with_name(self.path.name + self.suffix)
         self.frames = frames
         self.count = 0
-        self._file = h5py.File(self.tmp, "w")
-        self._file.attrs.update(meta.attrs())
-        shapes = {"high": high_shape, "low": low_shape, "sr": high_shape}
-        for group in groups:
-            create_fields(self._file, group, frames, shapes[group], meta.dim)
-        self._file.create_dataset("time", shape=(frames,), dtype=np.float64, track_times=False)
+        self._file = None
+        with self._faults():
+            self._file = open_h5(self.tmp, "w", rdcc_nbytes=0)
+            try:
+                self._file.attrs.update(meta.attrs())
+                shapes = {"high": high_shape, "low": low_shape, "sr": high_shape}
+                for group in groups:
+                    create_fields(self._file, group, frames, shapes[group], meta.dim)
+                self._file.create_dataset(
+                    "time", shape=(frames,), dtype=np.float64, track_times=False
+                )
+            except BaseException:
+                self.abort()
+                raise
+
+    def _faults(self):
+        """A full disk or a read-only folder, named by the file being written."""
+        return faults_named(self.path)
 
     def write_frame(self, time: float, **fields: np.ndarray) -> None:
         """Store frame ``self.count``; keys are ``"<group>/<field>"`` (e.g. ``high/density``)."""
         t = self.count
         if t >= self.frames:
             raise ValueError(f"{self.path}: all {self.frames} frames already written")
-        for key, value in fields.items():
-            self._file[key][t] = value
-        self._file["time"][t] = time
+        with self._faults():
+            for key, value in fields.items():
+                self._file[key][t] = value
+            self._file["time"][t] = time
         self.count += 1
 
     def write_extra(self, key: str, data: np.ndarray) -> None:
         """An optional dataset (e.g. ``low/vorticity``), written whole."""
-        self._file.create_dataset(key, data=data, chunks=True, **_COMPRESSION)
+        with self._faults():
+            self._file.create_dataset(key, data=data, chunks=True, **_COMPRESSION)
+
+    def frame_bytes(self, frames: range) -> float:
+        """Mean bytes one of ``frames`` (written) takes in the file: its compressed chunks
+        (the file's own size would count index nodes allocated once, up front)."""
+        total = 0
+        for name in field_names(self._file):
+            ds = self._file[name]
+            grid = [range(0, n, c) for n, c in zip(ds.shape[1:], ds.chunks[1:], strict=True)]
+            for t in frames:
+                for corner in itertools.product(*grid):
+                    info = ds.id.get_chunk_info_by_coord((t, *corner))
+                    total += info.size if info.byte_offset is not None else 0
+        return total / max(len(frames), 1) + 12  # its time (and CRC in a partial file)
 
     def commit(self) -> Path:
         if self.count != self.frames:
             raise ValueError(f"{self.path}: {self.count} of {self.frames} frames written")
-        self._file.close()
-        os.replace(self.tmp, self.path)
+        try:
+            with self._faults():
+                self._file.close()  # flushes: a full disk shows here
+                os.replace(self.tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
         return self.path
 
     def abort(self) -> None:
-        if self._file.id.valid:
-            self._file.close()
-        self.tmp.unlink(missing_ok=True)
+        """Close the file (even on a full disk) and remove the temporary file."""
+        close_h5(self._file, self.tmp)
+        with contextlib.suppress(OSError):
+            self.tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> SimWriter:
         return self
@@ -132,8 +175,43 @@ class SimWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None or self.count != self.frames:
             self.abort()
-        elif self._file.id.valid:
+        elif self._file is not None and self._file.id.valid:
             self.commit()
+
+
+def field_names(f: h5py.File) -> list[str]:
+    """``<group>/density`` and ``<group>/velocity`` of every group present."""
+    return [f"{g}/{n}" for g in GROUPS if g in f for n in ("density", "velocity")]
+
+
+def close_h5(f: h5py.File | None, path: Path) -> None:
+    """Close ``f`` whatever happens. When the flush on close fails (a full disk), the file
+    is being discarded: truncating it frees its own space so HDF5 can finish closing,
+    instead of leaving the library with an open file it fails to flush at exit."""
+    if f is None or not f.id.valid:
+        return
+    try:
+        f.close()
+    except (OSError, RuntimeError):  # h5py raises either, depending on where HDF5 failed
+        with contextlib.suppress(OSError):
+            os.truncate(path, 0)
+        with contextlib.suppress(OSError, RuntimeError):
+            f.close()
+
+
+def open_h5(path: str | os.PathLike, mode: str = "r", **kwargs: Any) -> h5py.File:
+    """``h5py.File`` with one-line errors: a file another process holds open is a Fault
+    ("locked by another process"), as are a read-only or forbidden one; anything else
+    HDF5 cannot open is a UserError ("not an HDF5 file")."""
+    try:
+        return h5py.File(path, mode, **kwargs)
+    except OSError as e:
+        fault = as_fault(e, path)  # locked, read-only, forbidden
+        if fault is not None:
+            raise fault from None
+        if mode != "r":
+            raise
+        raise UserError(f"{path}: not an HDF5 file ({' '.join(str(e).split())})") from None
 
 
 def create_fields(f: h5py.File, group: str, frames: int, shape: tuple[int, ...], dim: int) -> None:
@@ -160,10 +238,7 @@ def open_sim(path: str | os.PathLike, mode: str = "r") -> h5py.File:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such simulation file")
-    try:
-        f = h5py.File(path, mode)
-    except OSError as e:
-        raise UserError(f"{path}: not an HDF5 file ({e})") from None
+    f = open_h5(path, mode)
     try:
         check_schema(f, path)
     except UserError:

@@ -12,7 +12,7 @@ uncompressed size of the last block when it is partial (0 when it is full), and
 ``csize_i`` the compressed sizes; a ``DataArray``'s ``offset`` counts bytes from the
 character after the ``_`` that opens the section.
 
-Geometry (CONTRACTS.md "VTK for ParaView"): cell-centred data are written as VTK point
+Geometry (docs/FORMATS.md, "VTK for ParaView"): cell-centred data are written as VTK point
 data at the cell centres. Every grid of a simulation spans the box [0, 1] along its
 longest axis, i.e. ``dx = 1 / max(res)`` of *that* grid, origin ``box_min + dx/2`` with
 ``box_min = 0`` -- so the low-res, upscaled and high-res volumes of one simulation overlay

@@ -25,16 +25,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fluidgan.device import resolve_device
 from fluidgan.errors import UserError
 from fluidgan.metrics import smoke_frames
 from fluidgan.metrics.cache import cache_dir, key_digest, write_atomic
-from fluidgan.metrics.features import (
-    ExtractorOptions,
-    FeatureExtractor,
-    register_extractor,
-    resolve_device,
-)
+from fluidgan.metrics.features import ExtractorOptions, FeatureExtractor, register_extractor
 from fluidgan.metrics.images import load_digits_labelled
+from fluidgan.registry import Registry
 
 ARCH_VERSION = 1  # bump when DomainCNN changes: invalidates cached classifiers
 
@@ -82,13 +79,12 @@ class DomainSpec:
         }
 
 
-DOMAINS: dict[str, DomainSpec] = {}
+DOMAINS: Registry[DomainSpec] = Registry("domain classifier")
 
 
 def register_domain(spec: DomainSpec) -> DomainSpec:
     """Make ``domain:<spec.name>`` available as a feature extractor."""
-    DOMAINS[spec.name] = spec
-    return spec
+    return DOMAINS.register(spec.name)(spec)
 
 
 register_domain(
@@ -110,9 +106,9 @@ register_domain(
 
 def get_domain(name: str) -> DomainSpec:
     if name not in DOMAINS:
-        valid = ", ".join(f"domain:{d}" for d in sorted(DOMAINS))
+        valid = ", ".join(f"domain:{d}" for d in DOMAINS)
         raise UserError(f"unknown domain classifier 'domain:{name}'; valid: {valid}")
-    return DOMAINS[name]
+    return DOMAINS.get(name)
 
 
 # --------------------------------------------------------------------------- network
@@ -264,6 +260,6 @@ class DomainExtractor(FeatureExtractor):
 @register_extractor("domain")
 def _domain_factory(arg: str | None, options: ExtractorOptions) -> DomainExtractor:
     if not arg:
-        valid = ", ".join(f"domain:{d}" for d in sorted(DOMAINS))
+        valid = ", ".join(f"domain:{d}" for d in DOMAINS)
         raise UserError(f"feature extractor 'domain' needs a name; valid: {valid}")
     return DomainExtractor(get_domain(arg), resolve_device(options.device))

@@ -19,6 +19,7 @@ import torch
 
 from fluidgan.errors import UserError
 from fluidgan.metrics.resize import RESIZE_NAME, resize_tf1_bilinear
+from fluidgan.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -114,33 +115,12 @@ def convert_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
     raise ValueError(f"cannot convert {x.shape[1]} channels to {channels}")
 
 
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> the first CUDA device when there is one, else the CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise UserError(f"device {device!r}; valid: auto, cpu, cuda, cuda:N") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"device {device!r}: CUDA is not available")
-    return dev
-
-
 # --------------------------------------------------------------------------- registry
 
 ExtractorFactory = Callable[[str | None, ExtractorOptions], FeatureExtractor]
-EXTRACTORS: dict[str, ExtractorFactory] = {}
-
-
-def register_extractor(name: str) -> Callable[[ExtractorFactory], ExtractorFactory]:
-    """Register ``factory(arg, options)`` under ``name``; ``name:arg`` passes ``arg``."""
-
-    def deco(factory: ExtractorFactory) -> ExtractorFactory:
-        EXTRACTORS[name] = factory
-        return factory
-
-    return deco
+#: ``factory(arg, options)`` by name; the spec ``name:arg`` passes ``arg``.
+EXTRACTORS: Registry[ExtractorFactory] = Registry("feature extractor")
+register_extractor = EXTRACTORS.register
 
 
 def extractor_names() -> list[str]:
@@ -148,8 +128,8 @@ def extractor_names() -> list[str]:
     _load_builtin_extractors()
     from fluidgan.metrics.domain import DOMAINS
 
-    names = [n for n in sorted(EXTRACTORS) if n != "domain"]
-    return names + [f"domain:{d}" for d in sorted(DOMAINS)]
+    names = [n for n in EXTRACTORS if n != "domain"]
+    return names + [f"domain:{d}" for d in DOMAINS]
 
 
 def get_extractor(spec: str, options: ExtractorOptions | None = None) -> FeatureExtractor:
@@ -160,7 +140,7 @@ def get_extractor(spec: str, options: ExtractorOptions | None = None) -> Feature
         raise UserError(
             f"unknown feature extractor {spec!r}; valid: {', '.join(extractor_names())}"
         )
-    return EXTRACTORS[name](arg if sep else None, options or ExtractorOptions())
+    return EXTRACTORS.get(name)(arg if sep else None, options or ExtractorOptions())
 
 
 def _load_builtin_extractors() -> None:

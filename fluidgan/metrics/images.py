@@ -17,12 +17,17 @@ from pathlib import Path
 import numpy as np
 
 from fluidgan.errors import UserError
+from fluidgan.registry import Registry
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 RUN_DIR_SAMPLES = "samples.npz"
 NPZ_KEYS = ("images", "samples", "x", "arr_0")  # looked up in this order
 BUILTIN_PREFIX = "builtin:"
-VALUE_RANGES = {"0,1": (0.0, 1.0), "-1,1": (-1.0, 1.0), "0,255": (0.0, 255.0)}
+#: (low, high) of float images by name; ``auto`` picks 0,1 or -1,1 from the values.
+VALUE_RANGES: Registry[tuple[float, float]] = Registry("value range", ordered=True)
+VALUE_RANGES.register("0,1")((0.0, 1.0))
+VALUE_RANGES.register("-1,1")((-1.0, 1.0))
+VALUE_RANGES.register("0,255")((0.0, 255.0))
 _RANGE_TOLERANCE = 1e-3  # generated floats may overshoot their range by rounding
 
 
@@ -86,12 +91,12 @@ def _float_range(x: np.ndarray, value_range: str, what: str) -> tuple[float, flo
         if value_range not in VALUE_RANGES:
             valid = ", ".join(["auto", *VALUE_RANGES])
             raise UserError(f"value range {value_range!r}; valid: {valid}")
-        return VALUE_RANGES[value_range]
+        return VALUE_RANGES.get(value_range)
     if not np.all(np.isfinite(x)):
         raise UserError(f"{what}: contains NaN or infinite values")
     vmin, vmax = float(x.min()), float(x.max())
     for name in ("0,1", "-1,1"):
-        lo, hi = VALUE_RANGES[name]
+        lo, hi = VALUE_RANGES.get(name)
         if vmin >= lo - _RANGE_TOLERANCE and vmax <= hi + _RANGE_TOLERANCE:
             return lo, hi
     raise UserError(
@@ -198,17 +203,9 @@ def _read_image_matplotlib(path: Path, value_range: str) -> np.ndarray:
 
 # --------------------------------------------------------------------------- built-in sets
 
-BUILTIN_DATASETS: dict[str, Callable[[str], np.ndarray]] = {}
-
-
-def register_builtin(name: str) -> Callable[[Callable[[str], np.ndarray]], Callable]:
-    """Register ``loader(split) -> (N, H, W, C) uint8`` as ``builtin:name[:split]``."""
-
-    def deco(fn: Callable[[str], np.ndarray]) -> Callable[[str], np.ndarray]:
-        BUILTIN_DATASETS[name] = fn
-        return fn
-
-    return deco
+#: ``loader(split) -> (N, H, W, C) uint8`` by name, read as ``builtin:name[:split]``.
+BUILTIN_DATASETS: Registry[Callable[[str], np.ndarray]] = Registry("built-in data set")
+register_builtin = BUILTIN_DATASETS.register
 
 
 def load_builtin(spec: str) -> ImageSet:
@@ -216,9 +213,9 @@ def load_builtin(spec: str) -> ImageSet:
     name, _, split = spec.partition(":")
     split = split or "all"
     if name not in BUILTIN_DATASETS:
-        valid = ", ".join(BUILTIN_PREFIX + k for k in sorted(BUILTIN_DATASETS))
+        valid = ", ".join(BUILTIN_PREFIX + k for k in BUILTIN_DATASETS)
         raise UserError(f"unknown built-in data set {BUILTIN_PREFIX}{name}; valid: {valid}")
-    return ImageSet(BUILTIN_DATASETS[name](split), BUILTIN_PREFIX + name, split)
+    return ImageSet(BUILTIN_DATASETS.get(name)(split), BUILTIN_PREFIX + name, split)
 
 
 DIGITS_SPLIT_SEED = 0

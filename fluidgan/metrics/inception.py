@@ -36,14 +36,10 @@ from typing import Any
 
 import torch
 
+from fluidgan.device import resolve_device
 from fluidgan.errors import UserError
 from fluidgan.metrics.cache import cache_dir
-from fluidgan.metrics.features import (
-    ExtractorOptions,
-    FeatureExtractor,
-    register_extractor,
-    resolve_device,
-)
+from fluidgan.metrics.features import ExtractorOptions, FeatureExtractor, register_extractor
 from fluidgan.metrics.inception_net import InceptionV3, state_dict_from_nvidia
 
 WEIGHTS_ENV = "FLUIDGAN_INCEPTION_WEIGHTS"

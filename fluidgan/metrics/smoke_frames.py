@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fluidgan.errors import UserError
 from fluidgan.metrics.cache import cache_dir, write_atomic
+from fluidgan.registry import Registry
 
 RES = 32  # simulated grid, cells per axis; also the image size
 FRAMES = 40  # frames simulated per simulation
@@ -56,11 +56,11 @@ class SmokeClass:
 
 
 CLASSES = tuple(SmokeClass(r, n) for r, n in itertools.product(SIZES, DENSITIES))
-SPLIT_SEEDS = {
-    "train": range(TRAIN_SIMS),
-    "test": range(TRAIN_SIMS, TRAIN_SIMS + TEST_SIMS),
-    "all": range(TRAIN_SIMS + TEST_SIMS),
-}
+#: Simulation indices (per class) of each split.
+SPLIT_SEEDS: Registry[range] = Registry("split", ordered=True)
+SPLIT_SEEDS.register("train")(range(TRAIN_SIMS))
+SPLIT_SEEDS.register("test")(range(TRAIN_SIMS, TRAIN_SIMS + TEST_SIMS))
+SPLIT_SEEDS.register("all")(range(TRAIN_SIMS + TEST_SIMS))
 
 
 def smoke_scene(label: int, sim: int):
@@ -106,8 +106,7 @@ def simulate_frames(label: int, sim: int) -> np.ndarray:
 def load_smoke_labelled(split: str = "all") -> tuple[np.ndarray, np.ndarray]:
     """Images (N, 32, 32, 1) uint8 and labels (N,) int64 of ``split`` (train, test, all);
     from the cache file, else simulated and stored. Shared arrays: do not modify."""
-    if split not in SPLIT_SEEDS:
-        raise UserError(f"unknown split {split!r}; valid: {', '.join(SPLIT_SEEDS)}")
+    SPLIT_SEEDS.get(split)  # a UserError listing the valid splits
     path = cache_dir() / "domain" / f"smoke-frames-{split}-v{DATA_VERSION}.npz"
     try:
         with np.load(path) as z:
@@ -122,7 +121,7 @@ def load_smoke_labelled(split: str = "all") -> tuple[np.ndarray, np.ndarray]:
 def simulate_split(split: str) -> tuple[np.ndarray, np.ndarray]:
     """Simulate every frame of ``split``: images (N, 32, 32, 1) uint8, labels (N,) int64."""
     images, labels = [], []
-    for label, sim in itertools.product(range(len(CLASSES)), SPLIT_SEEDS[split]):
+    for label, sim in itertools.product(range(len(CLASSES)), SPLIT_SEEDS.get(split)):
         frames = simulate_frames(label, sim)
         images.append(np.floor(np.clip(frames, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
         labels.append(np.full(len(frames), label, dtype=np.int64))

@@ -19,6 +19,7 @@ from fluidgan.metrics.inception_score import inception_score
 from fluidgan.metrics.kid import kernel_inception_distance
 from fluidgan.metrics.prdc import precision_recall
 from fluidgan.metrics.stats_cache import ReferenceStats
+from fluidgan.registry import Registry
 
 DEFAULT_METRICS = ("fid", "kid", "is")
 
@@ -68,14 +69,15 @@ class Metric:
     needs_logits: bool
 
 
-METRICS: dict[str, Metric] = {}
+#: Metrics by name, listed in report order.
+METRICS: Registry[Metric] = Registry("metric", ordered=True)
 
 
 def register_metric(name: str, needs_real: bool = True, needs_logits: bool = False):
     """Register ``fn(real, fake, options) -> dict`` as metric ``name``."""
 
     def deco(fn: MetricFn) -> MetricFn:
-        METRICS[name] = Metric(name, fn, needs_real, needs_logits)
+        METRICS.register(name)(Metric(name, fn, needs_real, needs_logits))
         return fn
 
     return deco
@@ -97,7 +99,7 @@ def select_metrics(
         raise UserError(f"unknown metric {unknown[0]!r}; valid: {', '.join(METRICS)}")
     chosen, skipped = [], {}
     for name in dict.fromkeys(names):
-        metric = METRICS[name]
+        metric = METRICS.get(name)
         if metric.needs_logits and not extractor.has_logits:
             reason = (
                 f"{extractor.name} features have no classifier logits (the weights found are "

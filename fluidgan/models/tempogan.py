@@ -1,5 +1,5 @@
 """tempoGAN networks: the residual generator G, the spatial discriminator D_s and the
-temporal discriminator D_t (Xie et al. 2018, SPEC §4), for 2D and 3D from one code path.
+temporal discriminator D_t (Xie et al. 2018; docs/METHOD.md), for 2D and 3D from one code path.
 
 Conventions of the reference implementation, kept here:
 
@@ -150,6 +150,29 @@ class Generator(nn.Module):
             blocks.append(ResBlock(dim, c_in, c1, c2, kernel, norm, **bn))
             c_in = c2
         self.blocks = nn.Sequential(*blocks)
+
+    def initialise(self, std: float = INIT_STD, bias: float = INIT_BIAS) -> Generator:
+        """The reference initialisation (:func:`init_weights`)."""
+        return init_weights(self, std, bias)
+
+    def receptive_halo(self) -> int:
+        """Low-res cells of context a high-res cell needs on each side (its receptive
+        radius): two k^d convolutions per block at the high resolution (the 1^d shortcuts
+        add nothing), ``2 · blocks · (k // 2)`` high-res cells — 4 low-res cells for the
+        paper's 5^d, 4 blocks, ×4."""
+        radius = sum(
+            m.kernel_size[0] // 2 for m in self.modules() if isinstance(m, (nn.Conv2d, nn.Conv3d))
+        )
+        halo = math.ceil(radius / self.factor)
+        # an interpolated input residual (bi/trilinear) reads one low-res neighbour per side
+        return max(halo, 1) if self.input_residual == "linear" else halo
+
+    def bytes_per_voxel(self) -> int:
+        """Peak bytes per high-res voxel of one forward pass without gradients (an
+        estimate): inside a residual block the block input, two activations of the widest
+        layer, the shortcut and the sum are alive at once, ~4 · max width + C floats."""
+        widths = [m.out_channels for m in self.modules() if isinstance(m, (nn.Conv2d, nn.Conv3d))]
+        return 4 * (4 * max(widths) + self.in_channels)
 
     def zero_output(self) -> Generator:
         """Zero the last block's output convolutions (conv_b and the shortcut): with an

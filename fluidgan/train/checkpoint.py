@@ -79,7 +79,12 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike, keep: int = 
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
-    """Read a checkpoint (or the newest one of a run directory); UserError if unusable."""
+    """Read a checkpoint (or the newest one of a run directory, or a shipped model
+    ``pretrained:NAME``, its hash verified); UserError if unusable."""
+    if str(path).startswith("pretrained:"):
+        from fluidgan.pretrained import resolve
+
+        path = resolve(str(path))
     path = Path(path)
     if path.is_dir():
         found = latest_checkpoint(path)
@@ -109,19 +114,11 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu"):
 
     Returns ``(generator, model_info)``; ``generator(x)`` maps (B, C, *s) -> (B, 1, *f·s).
     """
-    from fluidgan.models.tempogan import Generator  # keep this module light to import
+    from fluidgan.models.generators import build_generator, normalise_record
 
     state = load_checkpoint(path)
-    info = dict(state["model"])
-    generator = Generator(
-        info["dim"],
-        info["in_channels"],
-        info["factor"],
-        widths=info["generator_widths"],
-        kernel=info["kernel"],
-        batch_norm=info["batch_norm"],
-        input_residual=info.get("input_residual", "none"),  # absent before it existed
-    )
+    info = normalise_record(state["model"])
+    generator = build_generator(info)
     generator.load_state_dict(state["generator"])
     return generator.to(device).eval(), info
 

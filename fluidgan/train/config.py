@@ -13,17 +13,41 @@ from typing import Any, Literal
 from fluidgan.data import DataConfig
 from fluidgan.errors import UserError
 
-# Losses whose discriminator output is an autoencoder's reconstruction energy (§8).
+# Losses whose discriminator output is an autoencoder's reconstruction energy.
 ENERGY_LOSSES = {"ebgan", "began"}
 # Options of the regulariser an adversarial loss needs (fluidgan.gan.losses' companion).
 COMPANION_PARAMS = {"weight_clip": {"c"}, "gradient_penalty": {"weight", "center"}}
 
 
 @dataclass
-class ModelConfig:
-    """Network sizes (SPEC §4); ``generator_widths`` unset means the paper's
-    (2C, 8C), (128, 128), (32, 8), (2, 1) for C input channels."""
+class FastGeneratorConfig:
+    """The fast generator (``model.generator = "fast"``, :mod:`fluidgan.models.fast`):
+    a residual trunk at the low resolution, learned upsampling last."""
 
+    width: int = 32  # trunk channels (halved at each upsampling stage, >= 8)
+    blocks: int = 4  # residual blocks in the trunk
+    kernel: int = 3  # every kernel's edge
+    upsample: str = "subpixel"  # subpixel | transposed | resize
+    refine: int = 1  # convolutions at the high resolution (the last outputs the density)
+
+    def __post_init__(self):
+        from fluidgan.models.fast import UPSAMPLERS
+
+        UPSAMPLERS.get(self.upsample)  # UserError listing the valid names
+        if self.width < 1 or self.blocks < 0 or self.refine < 1 or self.kernel < 1:
+            raise ValueError(
+                f"model.fast: width >= 1, blocks >= 0, refine >= 1, kernel >= 1; got {self}"
+            )
+
+
+@dataclass
+class ModelConfig:
+    """Network sizes (docs/METHOD.md). ``generator``: "tempogan" (the paper's) or "fast";
+    ``generator_widths`` unset means the paper's (2C, 8C), (128, 128), (32, 8), (2, 1) for
+    C input channels."""
+
+    generator: str = "tempogan"
+    fast: FastGeneratorConfig = field(default_factory=FastGeneratorConfig)
     generator_widths: list[tuple[int, int]] | None = None
     kernel: int = 5  # generator kernel edge
     discriminator_widths: tuple[int, int, int, int] = (32, 64, 128, 256)
@@ -38,6 +62,9 @@ class ModelConfig:
     input_residual: Literal["none", "nearest", "linear"] = "none"
 
     def __post_init__(self):
+        from fluidgan.models.generators import GENERATORS
+
+        GENERATORS.get(self.generator)  # UserError listing the valid names
         if self.generator_widths is not None:
             if len(self.generator_widths) < 1 or self.generator_widths[-1][-1] != 1:
                 raise ValueError(
@@ -48,7 +75,7 @@ class ModelConfig:
 
 @dataclass
 class LossConfig:
-    """Loss weights (SPEC §5) and the adversarial loss by name (fluidgan.gan.losses)."""
+    """Loss weights (docs/METHOD.md) and the adversarial loss by name (fluidgan.gan.losses)."""
 
     adversarial: str = "nsgan"  # BCE on logits, non-saturating generator loss
     adversarial_params: dict[str, Any] = field(default_factory=dict)
@@ -116,7 +143,9 @@ class TrainConfig:
     iterations: int = 40000
     batch_size: int = 16  # spatial batch B (all processes together); ⌊B/3⌋ triplets
     seed: int = 0
-    amp: Literal["auto", "off", "bf16"] = "auto"  # bfloat16 autocast on CUDA (auto, bf16)
+    # bfloat16 autocast: "auto" on CUDA and on CPUs with BF16 units (fluidgan.amp), "bf16"
+    # anywhere, "off" never
+    amp: Literal["auto", "off", "bf16"] = "auto"
     deterministic: bool = False  # torch.use_deterministic_algorithms
     # CPU threads per process (0: torch's default, one per core). 1 is much faster on a
     # machine shared with other jobs: OpenMP threads spin-wait for preempted peers.

@@ -14,7 +14,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from fluidgan.errors import UserError
+from fluidgan.device import resolve_device
 
 
 @dataclass(frozen=True)
@@ -35,25 +35,6 @@ class Context:
     @property
     def distributed(self) -> bool:
         return self.world > 1
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """``auto`` -> CUDA (this process's GPU) when present, else CPU; ``cpu``;
-    ``cuda`` / ``cuda:i``. A CUDA request without CUDA is a UserError."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cpu":
-        return torch.device("cpu")
-    if name == "cuda" or name.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise UserError(f"--device {name}: CUDA is not available on this machine")
-        device = torch.device(name)
-        if device.index is None:
-            device = torch.device("cuda", local_rank % torch.cuda.device_count())
-        if device.index >= torch.cuda.device_count():
-            raise UserError(f"--device {name}: only {torch.cuda.device_count()} GPU(s)")
-        return device
-    raise UserError(f"--device {name!r}: expected auto, cpu, cuda or cuda:<index>")
 
 
 def setup(device: str = "auto") -> Context:

@@ -1,4 +1,4 @@
-"""The tempoGAN trainer (SPEC §5), readable top to bottom.
+"""The tempoGAN trainer (docs/METHOD.md, "Losses and training"), readable top to bottom.
 
 One iteration: k_Ds updates of D_s, k_Dt of D_t, k_G of G, each on a fresh batch, in that
 order; then the learning rates step. Real and generated samples go through a
@@ -28,16 +28,12 @@ from torch import nn
 from tqdm import tqdm
 
 from fluidgan.advection import align_triplet
+from fluidgan.amp import amp_dtype
 from fluidgan.config import to_dict
 from fluidgan.gan.regularizers import clip_weights_, gradient_penalty
 from fluidgan.interrupt import StopRequest
-from fluidgan.models.tempogan import (
-    Generator,
-    SpatialDiscriminator,
-    TemporalDiscriminator,
-    init_weights,
-    paper_widths,
-)
+from fluidgan.models.generators import build_generator, generator_record
+from fluidgan.models.tempogan import SpatialDiscriminator, TemporalDiscriminator, init_weights
 from fluidgan.train import checkpoint as ckpt
 from fluidgan.train import distributed as dist
 from fluidgan.train.batches import IterationBatches
@@ -62,44 +58,31 @@ class ModelSpec:
 
     def record(self, cfg: TrainConfig) -> dict[str, Any]:
         """The checkpoint's ``model`` entry: enough to rebuild the generator."""
-        widths = cfg.model.generator_widths or paper_widths(self.in_channels)
-        return {
-            "dim": self.dim,
-            "factor": self.factor,
-            "in_channels": self.in_channels,
-            "channels": self.channels,
-            "tile": cfg.data.tile,
-            "generator_widths": [list(w) for w in widths],
-            "kernel": cfg.model.kernel,
-            "batch_norm": cfg.model.batch_norm,
-            "input_residual": cfg.model.input_residual,
-        }
+        return generator_record(
+            cfg.model.generator,
+            cfg.model,
+            self.dim,
+            self.factor,
+            self.in_channels,
+            self.channels,
+            cfg.data.tile,
+        )
 
 
 def build_networks(cfg: TrainConfig, spec: ModelSpec) -> dict[str, nn.Module]:
     """G, and D_s / D_t where the ablation switches use them, initialised as the paper."""
     m = cfg.model
-    bn = {"bn_momentum": m.bn_momentum, "bn_eps": m.bn_eps}
+    bn = {"bn_momentum": m.bn_momentum, "bn_eps": m.bn_eps}  # the discriminators'
     tile = cfg.data.tile * spec.factor
-    nets = {
-        "generator": Generator(
-            spec.dim,
-            spec.in_channels,
-            spec.factor,
-            m.generator_widths,
-            m.kernel,
-            batch_norm=m.batch_norm,
-            input_residual=m.input_residual,
-            **bn,
-        )
-    }
+    nets = {"generator": build_generator(spec.record(cfg)).initialise(m.init_std, m.init_bias)}
     disc = {"widths": m.discriminator_widths, "batch_norm": m.discriminator_batch_norm, **bn}
     if cfg.ablation.spatial_discriminator:
         nets["spatial"] = SpatialDiscriminator(spec.dim, tile, spec.factor, **disc)
     if cfg.ablation.temporal == "discriminator":
         nets["temporal"] = TemporalDiscriminator(spec.dim, tile, **disc)
-    for net in nets.values():
-        init_weights(net, m.init_std, m.init_bias)
+    for name in ("spatial", "temporal"):
+        if name in nets:
+            init_weights(nets[name], m.init_std, m.init_bias)
     if m.input_residual != "none":
         nets["generator"].zero_output()  # start from the interpolation itself
     return nets
@@ -371,14 +354,6 @@ class Trainer:
             fake_t = self.align(fake, triplet["low_velocity"][:1])[0]
         g.train()
         return generated, real_t, fake_t
-
-
-def amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
-    """Mixed precision: bfloat16 autocast on CUDA for ``auto``/``bf16`` (its float32 range
-    needs no loss scaling); none on CPU or with ``off``."""
-    if mode == "off" or device.type != "cuda":
-        return None
-    return torch.bfloat16
 
 
 # --- the loop ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""tempoGAN's losses (SPEC §5) as pure functions of tensors.
+"""tempoGAN's losses (docs/METHOD.md, "Losses and training") as pure functions of tensors.
 
 Symbols: x low-res input, y high-res target, G(x) generated density, D_s / D_t the
 spatial / temporal discriminators (logits), F_j the j-th post-activation feature map of

@@ -1,4 +1,4 @@
-"""``fluidgan simulate`` and ``fluidgan info`` as a user runs them (CONTRACTS.md)."""
+"""``fluidgan simulate`` and ``fluidgan info`` as a user runs them (docs/FORMATS.md)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def cli(*args: str) -> int:
 
 
 def test_done_when_command_writes_a_contract_dataset(tmp_path):
-    """The issue's acceptance command, through the installed console script."""
+    """The README's stage-by-stage simulate command, through the installed console script."""
     out = tmp_path / "d"
     cmd = [
         "fluidgan",

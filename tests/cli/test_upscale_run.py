@@ -84,8 +84,11 @@ def reference_sr(checkpoint, density, velocity) -> np.ndarray:
 
 def test_upscale_a_simulation_file(files, tmp_path):
     out = tmp_path / "up.h5"
+    fp32 = ("--set", "amp=off", "-q")  # float32: compared with the float32 reference
     assert (
-        cli("upscale", "--checkpoint", files["ckpt_v"], "--input", files["sim"], "--out", out, "-q")
+        cli(
+            "upscale", "--checkpoint", files["ckpt_v"], "--input", files["sim"], "--out", out, *fp32
+        )
         == 0
     )
     sim = read_sim(files["sim"])
@@ -101,6 +104,13 @@ def test_upscale_a_simulation_file(files, tmp_path):
     assert up["meta"].factor == 4 and up["meta"].dim == 2
     assert (tmp_path / "up.config.toml").is_file()
     assert not list(tmp_path.glob("*.tmp"))
+    # amp = "bf16": bfloat16 autocast agrees with float32 to bfloat16's precision
+    bf16 = tmp_path / "bf16.h5"
+    args = ("--input", files["sim"], "--out", bf16, "--set", "amp=bf16", "-q")
+    assert cli("upscale", "--checkpoint", files["ckpt_v"], *args) == 0
+    sr16 = read_sim(bf16, groups=("sr",))["sr/density"]
+    assert not np.array_equal(sr16, expected)  # it did run in bfloat16
+    np.testing.assert_allclose(sr16, expected, rtol=0, atol=0.02 * np.abs(expected).max())
 
 
 def test_frames_slice_and_linear_velocity(files, tmp_path):
@@ -163,9 +173,8 @@ def test_density_only_input_needs_a_density_only_model(files, tmp_path, capsys):
     out = tmp_path / "o.h5"
     assert cli("upscale", "--checkpoint", files["ckpt_v"], "--input", npz, "--out", out) == 2
     one_line_error(capsys, npz, "'velocity'", "rho+v")
-    assert (
-        cli("upscale", "--checkpoint", files["ckpt_rho"], "--input", npz, "--out", out, "-q") == 0
-    )
+    args = ("--input", npz, "--out", out, "--set", "amp=off", "-q")
+    assert cli("upscale", "--checkpoint", files["ckpt_rho"], *args) == 0
     up = read_sim(out, ("low", "sr"))
     np.testing.assert_array_equal(up["time"], np.arange(1, 6))  # no time given: 1..T
     assert not up["low/velocity"].any()

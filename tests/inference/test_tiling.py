@@ -1,5 +1,5 @@
 """Tiles: they partition the grid, keep away from interior faces, and reproduce the
-whole-frame generator output (SPEC §6)."""
+whole-frame generator output (docs/METHOD.md, "Inference")."""
 
 from __future__ import annotations
 

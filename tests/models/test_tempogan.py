@@ -33,7 +33,7 @@ def discriminator_count(dim: int, c_in: int, tile: int) -> int:
 
 
 def test_2d_generator_with_one_channel_has_547k_conv_parameters():
-    # SPEC: "2D C=1 generator ≈ 547 k conv parameters" — the reference's DOF count.
+    # The reference's DOF count: "2D C=1 generator ≈ 547 k conv parameters".
     g = tg.Generator(2, 1)
     assert tg.conv_parameter_count(g) == generator_count(2, 1) == 547_418
 
@@ -43,8 +43,8 @@ def test_generator_conv_parameters_match_the_hand_count(dim, channels):
     g = tg.Generator(dim, channels)
     count = tg.conv_parameter_count(g)
     assert count == generator_count(dim, channels)
-    # SPEC §4: ≈0.55–0.73 M in 2D, 2.7–3.6 M in 3D, for C = 1 … 7 (the reference's
-    # 7 = density + 3 velocity + 3 vorticity components), to the digits SPEC gives.
+    # docs/METHOD.md, Networks: ≈0.55–0.73 M in 2D, 2.7–3.6 M in 3D, for C = 1 … 7 (the reference's
+    # 7 = density + 3 velocity + 3 vorticity components), to the digits given there.
     digits, (low, high) = {2: (2, (0.55, 0.73)), 3: (1, (2.7, 3.6))}[dim]
     assert low <= round(count / 1e6, digits) <= high
 

@@ -1,4 +1,4 @@
-"""Low-res derivation (SPEC §1): blur sigma f/(2 sqrt pi), linear resample, velocity / f."""
+"""Low-res derivation (docs/METHOD.md): blur sigma f/(2 sqrt pi), linear resample, velocity / f."""
 
 from __future__ import annotations
 

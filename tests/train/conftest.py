@@ -85,6 +85,7 @@ TINY = {
     "validation_samples": 4,
     "tensorboard": False,
     "deterministic": True,
+    "amp": "off",  # float32: the value checks compare with float32 references
     "data": {"tile": 8, "channels": "rho+v+w", "workers": 0, "val_fraction": 0.5},
     "model": {
         "generator_widths": [[4, 8], [8, 8], [4, 4], [2, 1]],

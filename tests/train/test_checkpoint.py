@@ -65,9 +65,12 @@ def test_generator_reloads_from_the_checkpoint_alone(dataset2d, tiny_config, tmp
         "in_channels": 4,
         "channels": "rho+v+w",
         "tile": 8,
+        "generator": "tempogan",
         "generator_widths": [[4, 8], [8, 8], [4, 4], [2, 1]],
         "kernel": 5,
         "batch_norm": True,
+        "bn_momentum": 0.001,
+        "bn_eps": 1e-3,
         "input_residual": residual,
     }
     assert not generator.training and generator.input_residual == residual

@@ -83,7 +83,7 @@ def test_paper2d_preset_is_the_paper():
 
 @pytest.mark.slow
 def test_default_config_three_then_five_iterations(dataset2d, tmp_path):
-    """The issue's acceptance commands, with the paper's networks and batch (slow on CPU)."""
+    """The train-then-resume commands, with the paper's networks and batch (slow on CPU)."""
     run = tmp_path / "run"
     common = ["train", "--data", str(dataset2d), "--out", str(run), "--device", "cpu", "-q"]
     assert (
@@ -92,3 +92,37 @@ def test_default_config_three_then_five_iterations(dataset2d, tmp_path):
     )
     assert run_cli(*common, "--resume", "--iterations", "5") == 0
     assert [r["iteration"] for r in read_metrics(run)] == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_signal_to_the_whole_process_group_checkpoints(dataset2d, tiny_config, tmp_path, sig):
+    """``timeout``, batch schedulers and Ctrl-C signal every process of the group, the
+    DataLoader workers included: the run must still stop after its iteration with a
+    checkpoint and exit 130, not crash on a killed worker."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    tiny_config.update(iterations=10_000, checkpoint_every=10_000, preview_every=0)
+    tiny_config["data"]["workers"] = 1
+    config = tmp_path / "tiny.toml"
+    config.write_text(tomli_w.dumps(tiny_config))
+    run = tmp_path / "run"
+    args = ["train", "--data", str(dataset2d), "--out", str(run), "--config", str(config)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fluidgan", *args, "--device", "cpu", "-q"],
+        start_new_session=True,  # its own process group, as a terminal job has
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while len(read_metrics(run)) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    os.killpg(proc.pid, getattr(signal, sig))
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "killed by signal" not in err
+    done = ckpt.latest_checkpoint(run)
+    assert done is not None and int(done.stem.split("_")[1]) >= 2

@@ -75,6 +75,7 @@ def tiny_trainer(**overrides) -> Trainer:
     data = {
         "batch_size": 6,
         "seed": 1,
+        "amp": "off",  # float32: compared with float32 references
         "data": {"tile": 4, "channels": "rho+v"},
         "model": {
             "generator_widths": [[4, 4], [4, 4], [2, 2], [2, 1]],

@@ -29,10 +29,19 @@ def interrupt_at(iteration: int):
     return hook
 
 
+FAST = {"generator": "fast", "fast": {"width": 8, "blocks": 1}, "input_residual": "linear"}
+
+
+@pytest.mark.parametrize(
+    "model, amp",
+    [({}, "off"), (FAST, "off"), (FAST, "bf16")],
+    ids=["tempogan", "fast", "fast-bf16"],
+)
 def test_interrupted_and_resumed_run_repeats_the_uninterrupted_losses(
-    dataset2d, tiny_config, tmp_path
+    dataset2d, tiny_config, tmp_path, model, amp
 ):
-    tiny_config.update(preview_every=0, checkpoint_every=100)
+    tiny_config.update(preview_every=0, checkpoint_every=100, amp=amp)
+    tiny_config["model"].update(model)
     straight = train(tiny_config, dataset2d, tmp_path / "a", device="cpu")
     assert straight["status"] == "completed" and straight["iterations"] == 4
 

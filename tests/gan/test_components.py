@@ -1,0 +1,83 @@
+"""Structure and validation the formula tests do not reach, each added because a
+mutation of it survived the other tests: activation slopes, which blocks are
+pre-activated, channel conversions, the image-folder loader, option checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from fluidgan.errors import UserError
+from fluidgan.gan.architectures import DISCRIMINATORS, GENERATORS
+from fluidgan.gan.architectures.icgan import Encoder
+from fluidgan.gan.config import load_config
+from fluidgan.gan.core import NetSpec
+from fluidgan.gan.data import load_dataset, match_channels
+from fluidgan.gan.layers import SelfAttention
+
+
+def test_dcgan_discriminator_uses_leaky_relu_0_2_and_checks_the_generator_norm():
+    D = DISCRIMINATORS.get("dcgan")(NetSpec(1, (16, 16), width=4))
+    slopes = {m.negative_slope for m in D.modules() if isinstance(m, nn.LeakyReLU)}
+    assert slopes == {0.2}
+    with pytest.raises(UserError, match="model.g.norm"):
+        GENERATORS.get("dcgan")(NetSpec(1, (16, 16), width=4), norm="layer")
+
+
+def test_biggan_discriminator_pre_activates_every_block_but_the_first():
+    spec = NetSpec(1, (32, 32), width=4, num_classes=3, conditional="projection")
+    D = DISCRIMINATORS.get("biggan")(spec)
+    flags = [b.preactivation for b in D.blocks if hasattr(b, "preactivation")]
+    assert len(flags) >= 3 and flags[0] is False and all(flags[1:])
+
+
+def test_icgan_encoder_at_a_size_with_three_halvings():
+    spec = NetSpec(1, (32, 32), z_dim=7, width=4, num_classes=3, conditional="concat")
+    z, logits = Encoder(spec)(torch.randn(2, 1, 32, 32))
+    assert z.shape == (2, 7) and logits.shape == (2, 3)
+
+
+def test_self_attention_keeps_at_least_one_key_channel():
+    att = SelfAttention(4)  # 4 // 8 = 0 -> 1 key channel, 4 // 2 = 2 value channels
+    assert att.f.out_channels == 1 and att.g.out_channels == 1 and att.h.out_channels == 2
+
+
+def test_channel_conversions():
+    rgba = torch.rand(2, 4, 3, 3)
+    assert torch.equal(match_channels(rgba, 3), rgba[:, :3])  # alpha dropped
+    grey = match_channels(rgba, 1)
+    want = 0.299 * rgba[:, 0] + 0.587 * rgba[:, 1] + 0.114 * rgba[:, 2]
+    assert torch.allclose(grey[:, 0], want, atol=1e-6)
+    assert match_channels(grey, 3).shape == (2, 3, 3, 3)
+    with pytest.raises(UserError, match="2 channels"):
+        match_channels(torch.rand(1, 2, 3, 3), 3)
+
+
+def test_image_folder_reads_images_only_labels_by_folder_and_needs_equal_sizes(tmp_path):
+    for cls, value in (("cats", 0), ("dogs", 255)):
+        (tmp_path / cls).mkdir()
+        for i in range(2):
+            Image.fromarray(np.full((6, 4), value, np.uint8)).save(tmp_path / cls / f"{i}.png")
+    (tmp_path / "cats" / "notes.txt").write_text("not an image")
+    data = load_dataset("image_folder", size=None, channels=1, path=str(tmp_path))
+    assert data.images.shape == (4, 1, 6, 4) and data.class_names == ["cats", "dogs"]
+    assert data.labels.tolist() == [0, 0, 1, 1]
+    assert float(data.images[0].max()) == -1.0 and float(data.images[3].min()) == 1.0
+    Image.fromarray(np.zeros((5, 5), np.uint8)).save(tmp_path / "dogs" / "odd.png")
+    with pytest.raises(UserError, match="differ in size"):
+        load_dataset("image_folder", size=None, channels=1, path=str(tmp_path))
+    assert load_dataset("image_folder", size=(8, 8), channels=1, path=str(tmp_path)).images.shape[
+        2:
+    ] == (8, 8)
+
+
+def test_config_checks_generator_options_and_loads_defaults_without_a_source():
+    with pytest.raises(UserError, match="model.g"):
+        load_config("dcgan", sets=["model.g.nope=1"])
+    assert load_config().model.generator == "dcgan"
+    with pytest.raises(UserError, match="eval.samples"):
+        load_config("dcgan", sets=["eval.samples=1"])
+    assert load_config("dcgan", sets=["eval.samples=2"]).eval.samples == 2
