@@ -41,15 +41,16 @@ def run_summary(run: Path) -> dict:
     from fluidgan.train.logging import read_metrics
 
     checkpoint = ckpt.latest_checkpoint(run)
-    rows = read_metrics(run)
-    last = rows[-1] if rows else {}
-    config = (run / "config.toml").read_text()
+    iteration = int(ckpt.load_checkpoint(checkpoint)["iteration"])
+    # the log may run past the checkpoint (a run killed between checkpoints)
+    rows = [r for r in read_metrics(run) if r["iteration"] <= iteration]
     return {
         "run": str(run),
         "checkpoint": str(checkpoint),
-        "iteration": int(last.get("iteration", 0)),
-        "train_seconds": float(last.get("time", 0.0)),
-        "config": config,
+        "iteration": iteration,
+        "logged_iterations": len(read_metrics(run)),
+        "train_seconds": float(rows[-1]["time"]) if rows else 0.0,
+        "config": (run / "config.toml").read_text(),
     }
 
 

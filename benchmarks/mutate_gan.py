@@ -2,6 +2,7 @@
 
     python benchmarks/mutate_gan.py --max 120 --seed 0          # ~1 h on one busy core
     python benchmarks/mutate_gan.py --files losses.py,regularizers.py --max 40
+    python benchmarks/mutate_gan.py --replay data/mutation/mutants.json   # survivors again
 
 Each mutant changes one thing in one file, chosen at random (seeded) from every site the
 AST offers: an arithmetic operator (+ ↔ -, * ↔ /, ** -> *), a comparison (< ↔ <=,
@@ -169,6 +170,24 @@ def _line(source: str, m: Mutant) -> tuple[str, str]:
     return before[:160], ast.unparse(after)[:160] if after is not None else "pass"
 
 
+def relocate(previous: list[dict], every: list[Mutant], work: Path) -> list[Mutant]:
+    """The survivors of an earlier pass, at their sites in the current sources: the site
+    of the same file and kind whose original and mutated text match, nearest in line."""
+    found = []
+    sources = {f: (work / f).read_text() for f in {m.file for m in every}}
+    for old in (m for m in previous if m["outcome"] == "survived"):
+        candidates = []
+        for m in every:
+            if m.file == old["file"] and m.kind == old["kind"]:
+                if _line(sources[m.file], m) == (old["original"], old["mutated"]):
+                    candidates.append(m)
+        if candidates:
+            found.append(min(candidates, key=lambda m: abs(m.line - old["line"])))
+        else:
+            print(f"gone: {old['file']}:{old['line']} {old['original']!r}", flush=True)
+    return found
+
+
 def run_tests(work: Path, tests: list[str], timeout: float) -> tuple[str, str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     cmd = ["nice", "-n", "10", sys.executable, "-m", "pytest", "-x", "-q", "-p",
@@ -192,6 +211,11 @@ def main(argv: list[str] | None = None) -> list[Mutant]:
     p.add_argument("--no-slow", action="store_true", help="skip test_presets.py")
     p.add_argument("--work", default="", help="where to copy the repository [a temp dir]")
     p.add_argument("--out", default=str(ROOT / "data" / "mutation" / "mutants.json"))
+    p.add_argument(
+        "--replay",
+        default="",
+        help="a previous --out: rerun its survivors, found again by their source text",
+    )
     args = p.parse_args(argv)
 
     work = Path(args.work or tempfile.mkdtemp(prefix="fluidgan-mutants-"))
@@ -218,7 +242,11 @@ def main(argv: list[str] | None = None) -> list[Mutant]:
     for f in files:
         every += sites(f.read_text(), str(f.relative_to(work)))
     rng = random.Random(args.seed)
-    chosen = sorted(rng.sample(every, min(args.max, len(every))), key=lambda m: (m.file, m.line))
+    if args.replay:
+        chosen = relocate(json.loads(Path(args.replay).read_text()), every, work)
+    else:
+        chosen = rng.sample(every, min(args.max, len(every)))
+    chosen.sort(key=lambda m: (m.file, m.line))
     print(f"{len(every)} mutation sites in {len(files)} files; running {len(chosen)}", flush=True)
 
     outcome, _ = run_tests(work, fast + slow, args.timeout * 3)

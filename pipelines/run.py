@@ -159,6 +159,10 @@ def run_train(spec: dict, ctx: Context) -> dict:
 def _checkpoint(spec: dict, ctx: Context) -> Path:
     from fluidgan.train.checkpoint import latest_checkpoint
 
+    if str(spec["checkpoint"]).startswith("pretrained:"):
+        from fluidgan.pretrained import resolve
+
+        return Path(resolve(spec["checkpoint"]))  # shipped with the package, hash verified
     path = ctx.path(spec["checkpoint"])
     if path.is_dir():
         found = latest_checkpoint(path)
@@ -323,8 +327,11 @@ def run_preview(spec: dict, ctx: Context) -> dict:
 
 
 def load_pipeline(path: str | os.PathLike | None) -> tuple[dict, Path]:
-    """The pipeline table (checked) and its file; None means the embedded quickstart."""
+    """The pipeline table (checked) and its file: a TOML file, or the name of one in
+    configs/pipelines (``pretrained2d``); None means the embedded quickstart."""
     path = Path(path) if path is not None else QUICKSTART
+    if not path.exists() and path.suffix != ".toml":
+        path = preset_path("pipelines", str(path))
     data = load_toml(path)
     unknown = sorted(set(data) - {"name", "description", "out", "stage"})
     if unknown:

@@ -137,7 +137,7 @@ def historical_average_penalty(params: Sequence[Tensor], averages: Sequence[Tens
     return sum(((p - a) ** 2).sum() for p, a in zip(params, averages, strict=True))
 
 
-def history_query(pool: Tensor | None, fake: Tensor, size: int, p: float = 0.5):
+def history_query(pool: Tensor | None, fake: Tensor, size: int, p: float):
     """Shrivastava et al. 2017, CycleGAN's image pool: D sees a mix of the newest fakes
     and ones from earlier steps. Image by image: while the pool holds fewer than
     ``size``, the image is stored and returned; afterwards, with probability ``p`` a

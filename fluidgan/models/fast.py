@@ -71,10 +71,10 @@ def pixel_shuffle(x: torch.Tensor, p: int) -> torch.Tensor:
 class SubPixelUp(nn.Module):
     """conv k^d (c_in -> c_out·p^d) at the input resolution, pixel shuffle, ReLU."""
 
-    def __init__(self, dim: int, c_in: int, c_out: int, p: int, kernel: int):
+    def __init__(self, dim: int, c_in: int, c_out: int, p: int, kernel: int, bias: bool = True):
         super().__init__()
         self.p = p
-        self.conv = ConvUnit(dim, c_in, c_out * p**dim, kernel)
+        self.conv = ConvUnit(dim, c_in, c_out * p**dim, kernel, bias=bias)
         self.out_channels = c_out
 
     def margin(self, m: int) -> int:
@@ -89,7 +89,8 @@ class SubPixelUp(nn.Module):
         base = torch.empty(c_out, *conv.weight.shape[1:])
         nn.init.kaiming_normal_(base, nonlinearity="relu")
         conv.weight.data.copy_(base.repeat_interleave(self.p ** (conv.weight.dim() - 2), 0))
-        nn.init.zeros_(conv.bias)
+        if conv.bias is not None:
+            nn.init.zeros_(conv.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(pixel_shuffle(self.conv(x), self.p))
@@ -98,12 +99,12 @@ class SubPixelUp(nn.Module):
 class TransposedUp(nn.Module):
     """Transposed convolution, stride p, kernel 2p − p mod 2 (overlapping), ReLU."""
 
-    def __init__(self, dim: int, c_in: int, c_out: int, p: int, kernel: int):
+    def __init__(self, dim: int, c_in: int, c_out: int, p: int, kernel: int, bias: bool = True):
         super().__init__()
         size = 2 * p - p % 2
         pad = (size - p) // 2
         self.p, self.pad, self.size = p, pad, size
-        self.conv = CONV_TRANSPOSE[dim](c_in, c_out, size, stride=p, padding=pad)
+        self.conv = CONV_TRANSPOSE[dim](c_in, c_out, size, stride=p, padding=pad, bias=bias)
         self.out_channels = c_out
 
     def margin(self, m: int) -> int:
@@ -115,7 +116,8 @@ class TransposedUp(nn.Module):
 
     def reset_parameters(self) -> None:
         nn.init.kaiming_normal_(self.conv.weight, nonlinearity="relu")
-        nn.init.zeros_(self.conv.bias)
+        if self.conv.bias is not None:
+            nn.init.zeros_(self.conv.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(self.conv(x))
@@ -124,10 +126,10 @@ class TransposedUp(nn.Module):
 class ResizeUp(nn.Module):
     """Nearest upsampling ×p, then conv k^d at the higher resolution, ReLU."""
 
-    def __init__(self, dim: int, c_in: int, c_out: int, p: int, kernel: int):
+    def __init__(self, dim: int, c_in: int, c_out: int, p: int, kernel: int, bias: bool = True):
         super().__init__()
         self.p = p
-        self.conv = ConvUnit(dim, c_in, c_out, kernel)
+        self.conv = ConvUnit(dim, c_in, c_out, kernel, bias=bias)
         self.out_channels = c_out
 
     def margin(self, m: int) -> int:
@@ -135,7 +137,8 @@ class ResizeUp(nn.Module):
 
     def reset_parameters(self) -> None:
         nn.init.kaiming_normal_(self.conv.conv.weight, nonlinearity="relu")
-        nn.init.zeros_(self.conv.conv.bias)
+        if self.conv.conv.bias is not None:
+            nn.init.zeros_(self.conv.conv.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(self.conv(F.interpolate(x, scale_factor=self.p, mode="nearest")))
@@ -151,10 +154,11 @@ class TrunkBlock(nn.Module):
     """h + conv(relu(conv(h))) at a fixed resolution (EDSR's block: no BatchNorm by
     default, no activation after the sum). (B, c, *n) -> (B, c, *n)."""
 
-    def __init__(self, dim: int, width: int, kernel: int, norm: bool, **bn):
+    def __init__(self, dim: int, width: int, kernel: int, norm: bool, bias: bool = True, **bn):
         super().__init__()
-        self.conv_a = ConvUnit(dim, width, width, kernel, norm=norm, act=nn.ReLU(), **bn)
-        self.conv_b = ConvUnit(dim, width, width, kernel, norm=norm, **bn)
+        unit = {"norm": norm, "bias": bias, **bn}
+        self.conv_a = ConvUnit(dim, width, width, kernel, act=nn.ReLU(), **unit)
+        self.conv_b = ConvUnit(dim, width, width, kernel, **unit)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return h + self.conv_b(self.conv_a(h))
@@ -166,7 +170,13 @@ class FastGenerator(nn.Module):
     width: trunk channels; blocks: residual blocks in the trunk; kernel: every kernel's
     edge; upsample: a name in :data:`UPSAMPLERS`; refine: convolutions at the high
     resolution (>= 1; the last one outputs the density); input_residual: "none",
-    "nearest" or "linear" (see :class:`fluidgan.models.tempogan.Generator`).
+    "nearest" or "linear" (see :class:`fluidgan.models.tempogan.Generator`); bias: whether
+    the convolutions have biases. Without them (and without BatchNorm) the network is
+    positively homogeneous: G(0) = 0 exactly, so empty space stays empty. With biases a
+    constant low-res feature in empty space becomes, after each pixel shuffle, a pattern
+    of period p that the final ReLU does not always remove — a lattice of spurious smoke
+    where the training tiles (chosen where there is smoke) never showed the network
+    empty space.
     """
 
     def __init__(
@@ -183,6 +193,7 @@ class FastGenerator(nn.Module):
         input_residual: str = "linear",
         bn_momentum: float = 0.001,
         bn_eps: float = 1e-3,
+        bias: bool = True,
     ):
         super().__init__()
         if input_residual not in INPUT_RESIDUAL:
@@ -194,18 +205,20 @@ class FastGenerator(nn.Module):
         self.dim, self.in_channels, self.factor = dim, in_channels, factor
         self.kernel, self.input_residual = kernel, input_residual
         bn = {"bn_momentum": bn_momentum, "bn_eps": bn_eps}
-        self.head = ConvUnit(dim, in_channels, width, kernel, act=nn.ReLU())
+        self.head = ConvUnit(dim, in_channels, width, kernel, act=nn.ReLU(), bias=bias)
         self.trunk = nn.Sequential(
-            *(TrunkBlock(dim, width, kernel, batch_norm, **bn) for _ in range(blocks))
+            *(TrunkBlock(dim, width, kernel, batch_norm, bias, **bn) for _ in range(blocks))
         )
         stages, c = [], width
         for p in prime_factors(factor):
             c_out = max(c // 2, MIN_UPSAMPLE_WIDTH)
-            stages.append(UPSAMPLERS.get(upsample)(dim, c, c_out, p, kernel))
+            stages.append(UPSAMPLERS.get(upsample)(dim, c, c_out, p, kernel, bias))
             c = c_out
         self.upsample = nn.Sequential(*stages)
-        refiners = [ConvUnit(dim, c, c, kernel, act=nn.ReLU()) for _ in range(refine - 1)]
-        self.refine = nn.Sequential(*refiners, ConvUnit(dim, c, 1, kernel))
+        refiners = [
+            ConvUnit(dim, c, c, kernel, act=nn.ReLU(), bias=bias) for _ in range(refine - 1)
+        ]
+        self.refine = nn.Sequential(*refiners, ConvUnit(dim, c, 1, kernel, bias=bias))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -214,7 +227,8 @@ class FastGenerator(nn.Module):
         for m in self.modules():
             if isinstance(m, tuple(CONV.values())):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-                nn.init.zeros_(m.bias)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
         for block in self.trunk:
             block.conv_b.conv.weight.data.mul_(0.1)
         for stage in self.upsample:
@@ -231,7 +245,8 @@ class FastGenerator(nn.Module):
         interpolation exactly."""
         last = self.refine[-1].conv
         nn.init.zeros_(last.weight)
-        nn.init.zeros_(last.bias)
+        if last.bias is not None:
+            nn.init.zeros_(last.bias)
         return self
 
     def receptive_halo(self) -> int:

@@ -74,6 +74,7 @@ def _fast_options(m: Any, in_channels: int) -> dict[str, Any]:
         "kernel": f.kernel,
         "upsample": f.upsample,
         "refine": f.refine,
+        "bias": f.bias,
         **_shared_options(m),
     }
 

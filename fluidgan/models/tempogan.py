@@ -62,13 +62,14 @@ class ConvUnit(nn.Module):
         act: nn.Module | None = None,
         bn_momentum: float = BN_MOMENTUM,
         bn_eps: float = BN_EPS,
+        bias: bool = True,
     ):
         super().__init__()
         self.dim, self.kernel, self.stride = dim, kernel, stride
         # Odd kernels at stride 1 pad symmetrically: let the convolution do it (no copy).
         self.native = stride == 1 and kernel % 2 == 1
         padding = kernel // 2 if self.native else 0
-        self.conv = CONV[dim](c_in, c_out, kernel, stride=stride, padding=padding, bias=True)
+        self.conv = CONV[dim](c_in, c_out, kernel, stride=stride, padding=padding, bias=bias)
         self.norm = BATCH_NORM[dim](c_out, eps=bn_eps, momentum=bn_momentum) if norm else None
         self.act = act
 

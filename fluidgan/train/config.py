@@ -29,6 +29,7 @@ class FastGeneratorConfig:
     kernel: int = 3  # every kernel's edge
     upsample: str = "subpixel"  # subpixel | transposed | resize
     refine: int = 1  # convolutions at the high resolution (the last outputs the density)
+    bias: bool = True  # false: G(0) = 0 exactly, empty space stays empty (the presets)
 
     def __post_init__(self):
         from fluidgan.models.fast import UPSAMPLERS

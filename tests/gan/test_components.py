@@ -81,3 +81,66 @@ def test_config_checks_generator_options_and_loads_defaults_without_a_source():
     with pytest.raises(UserError, match="eval.samples"):
         load_config("dcgan", sets=["eval.samples=1"])
     assert load_config("dcgan", sets=["eval.samples=2"]).eval.samples == 2
+
+
+# --- the trainer: what each step adds up, what a run writes -----------------------------
+
+TINY = ["train.batch_size=8", "model.width=8", "model.z_dim=8", "eval.metrics=[]"]
+
+
+def test_the_step_losses_are_the_sums_of_their_logged_terms():
+    from fluidgan.gan import trainer
+
+    sets = [*TINY, "regularizers.orthogonal.nets=['g', 'd']", "regularizers.r1.gamma=1.0"]
+    run = trainer.build_run(load_config("dcgan", sets=sets))
+    d = trainer.d_step(run, run.batcher.next())
+    assert d["d_loss"] == pytest.approx(d["d/adv"] + d["d/r1"] + d["d/orthogonal"], rel=1e-5)
+    g = trainer.g_step(run, run.batcher.next())
+    assert g["g_loss"] == pytest.approx(g["g/adv"] + g["g/orthogonal"], rel=1e-5)
+    run = trainer.build_run(load_config("cyclegan", sets=TINY))
+    g = trainer.g_step(run, run.batcher.next())
+    assert g["g_loss"] == pytest.approx(g["g/adv"] + g["g/cycle"], rel=1e-5)
+
+
+def test_a_small_generator_step_lowers_its_loss():
+    """The update descends L_G: on the same batch and noise, a small SGD step lowers it."""
+    from fluidgan.gan import trainer
+
+    sets = [*TINY, 'optim.name="sgd"', "optim.lr_g=1e-3", "optim.betas=[0.0, 0.999]"]
+    run = trainer.build_run(load_config("mmgan", sets=sets))
+    run.models["g"].eval(), run.models["d"].eval()  # no batch statistics in the way
+    batch = run.batcher.next()
+    losses = []
+    for _ in range(2):
+        torch.manual_seed(11)  # the same z both times
+        losses.append(trainer.g_step(run, batch)["g_loss"])
+    assert losses[1] < losses[0]
+
+
+def test_ema_exists_only_with_a_positive_decay_and_is_what_samples():
+    from fluidgan.gan import trainer
+
+    run = trainer.build_run(load_config("biggan", sets=TINY))
+    assert run.ema is not None and run.sampler is run.ema
+    run = trainer.build_run(load_config("dcgan", sets=TINY))
+    assert run.ema is None and run.sampler is run.models["g"]
+
+
+def test_cadence_zero_means_never_and_the_run_saves_its_config(tmp_path):
+    from fluidgan.config import to_dict
+    from fluidgan.gan import trainer
+
+    assert trainer._due(5, 0, False) is False and trainer._due(5, 0, True) is True
+    assert trainer._due(6, 3, False) and not trainer._due(7, 3, False)
+    cfg = load_config("dcgan", sets=[*TINY, "train.seed=3"])
+    trainer.train(cfg, tmp_path, iterations=1)
+    assert to_dict(load_config(tmp_path / "config.toml")) == to_dict(cfg)
+
+
+def test_class_conditional_samples_carry_their_labels():
+    from fluidgan.gan import trainer
+    from fluidgan.gan.sample import sample_labels
+
+    run = trainer.build_run(load_config("cgan", sets=TINY))
+    assert sample_labels(run, 12).tolist() == [i % 10 for i in range(12)]
+    assert sample_labels(trainer.build_run(load_config("dcgan", sets=TINY)), 4) is None

@@ -155,10 +155,10 @@ def test_feature_matching_hook_uses_the_chosen_layer_and_real_features_as_a_cons
     hook = make_hook("feature_matching", {"weight": 0.5, "layer": 0})
     term = hook.fn(Ctx("g", nn.Module(), None, pair, None, fake_out))
     # layer 0: mean(2 real) = (4, 1), mean(2 fake) = (2, 3): ‖·‖² = 4 + 4
-    assert float(term) == pytest.approx(0.5 * 8)
+    assert float(term.detach()) == pytest.approx(0.5 * 8)
     last = make_hook("feature_matching", {}).fn(Ctx("g", nn.Module(), None, pair, None, fake_out))
     # layer -1: mean(real²) = (5, 2.5), mean(fake²) = (2, 2.5): 9
-    assert float(last) == pytest.approx(9.0)
+    assert float(last.detach()) == pytest.approx(9.0)
     last.backward()
     assert fake.grad is not None and float(fake.grad.abs().sum()) > 0
     assert float(feature_matching(real, fake.detach())) == pytest.approx(1 + 1)  # (2, .5)-(1, 1.5)
@@ -262,7 +262,7 @@ def test_virtual_batch_norm_mixes_one_example_into_the_reference_statistics():
         values = torch.cat([ref[:, c], x[:, c]])  # n reference rows + the example itself
         mean, var = values.mean(), values.var(unbiased=False)
         want = (x[0, c] - mean) / var.sqrt() * vbn.weight[c] + vbn.bias[c]
-        assert float(out[3, c]) == pytest.approx(float(want), rel=1e-10)
+        assert float(out[3, c].detach()) == pytest.approx(float(want.detach()), rel=1e-10)
         r = ref[:, c]
         want_ref = (r - r.mean()) / r.var(unbiased=False).sqrt() * vbn.weight[c] + vbn.bias[c]
         assert torch.allclose(out[:3, c], want_ref.detach(), atol=1e-10)

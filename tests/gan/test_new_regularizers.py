@@ -91,6 +91,8 @@ def test_the_trainer_shows_d_the_pooled_fakes_and_checkpoints_the_pool(tmp_path)
     assert state["hooks"]["history_buffer"]["poolb"].shape[0] == 4  # one batch stored
     with pytest.raises(UserError, match="size must be"):
         make_hook("history_buffer", {"size": 0})
+    with pytest.raises(UserError, match="p in"):
+        make_hook("history_buffer", {"p": 1.5})
 
 
 # --- BigGAN's orthogonal regularisation: the reference code's gradient ------------------
@@ -167,3 +169,15 @@ def test_tp_gan_terms_train_in_any_game():
     sets = [*sets[:4], "data.paired=true", "regularizers.pixelwise.weight=1.0"]
     run = trainer.build_run(load_config("cyclegan", sets=sets))
     assert trainer.train_step(run)["g/pixelwise"] > 0
+
+
+def test_symmetry_and_total_variation_hooks_weight_their_terms_on_the_fakes():
+    fake, real = X * 2, X  # the hooks must look at the fakes
+    ctx = Ctx("g", nn.Module(), None, Pair(nn.Module(), real, fake), None, DiscOutput(X[:, 0]))
+    sym = make_hook("symmetry", {"weight": 0.3})
+    tv = make_hook("total_variation", {"weight": 1e-2})
+    assert sym.stages == tv.stages == ("g",) and sym.scope == tv.scope == "pair"
+    assert float(sym.fn(ctx)) == pytest.approx(0.3 * 6.0)  # 2 × the by-hand value 3
+    assert float(tv.fn(ctx)) == pytest.approx(1e-2 * 26.0)
+    assert make_hook("symmetry", {}).fn(ctx) == pytest.approx(0.3 * 6.0)  # TP-GAN's λ
+    assert float(make_hook("total_variation", {}).fn(ctx)) == pytest.approx(1e-4 * 26.0)

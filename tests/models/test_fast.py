@@ -26,7 +26,8 @@ def lively(g: FastGenerator, seed: int = 0) -> FastGenerator:
     for m in g.modules():
         if isinstance(m, (nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.ConvTranspose3d)):
             nn.init.normal_(m.weight, 0.0, 0.3)
-            nn.init.constant_(m.bias, 0.5)
+            if m.bias is not None:
+                nn.init.constant_(m.bias, 0.5)
     return g.eval()
 
 
@@ -180,3 +181,29 @@ def test_bfloat16_agrees_with_float32_on_a_trained_generator():
     scale = float(y.max() - y.min())
     err = (bf16 - fp32).abs()
     assert err.max() <= 0.02 * scale and err.mean() <= 0.003 * scale
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_without_biases_empty_space_stays_empty(dim):
+    """bias = False: G(0) = 0 exactly, and a smoke blob adds detail only within the
+    receptive halo; with biases (the positive control) empty space gets a pattern."""
+    n = 24 if dim == 2 else 16
+    x = torch.zeros(1, 4, *(n,) * dim)
+    x[(0, 0, *(slice(7, 9),) * dim)] = 1.0  # a blob in the middle
+    for bias in (False, True):
+        g = lively(FastGenerator(dim, 4, 4, width=8, blocks=1, bias=bias))  # biases 0.5
+        if bias:  # lift the output above the final ReLU, else zero would hide the biases
+            g.refine[-1].conv.bias.data.fill_(20.0)
+        with torch.no_grad():
+            empty = g(torch.zeros_like(x)).abs().max()
+            y = g(x)[0, 0]
+        assert (empty > 0.1) if bias else (empty == 0)
+        halo = receptive_halo(g)
+        far = y.clone()
+        lo, hi = 4 * (7 - halo), 4 * (9 + halo)
+        assert lo > 0  # some of the grid is out of reach
+        far[(*(slice(max(lo, 0), hi),) * dim,)] = 0  # everything out of the blob's reach
+        if bias:
+            assert far.abs().max() > 0.1  # the lattice the biases make in empty space
+        else:
+            assert far.abs().max() == 0
