@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import tomli_w
 import torch
+from cli_checks import cli, one_line_error
 
-from fluidgan.cli import main
 from fluidgan.io.simfile import open_sim, read_sim
 from fluidgan.io.uni import read_uni, to_grid_layout, write_uni
 from solvers.lowres import derive_low
@@ -37,18 +37,6 @@ TINY = {  # a training run of seconds (as tests/train)
 }
 
 
-def cli(*args) -> int:
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a) for a in args])
-    return exit_info.value.code
-
-
-def one_line_error(capsys, *names) -> str:
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error:") and "\n" not in err and "Traceback" not in err, err
-    for name in names:
-        assert str(name) in err, err
-    return err
 
 
 def density(nx: int, ny: int, t: int, seed: int) -> np.ndarray:

@@ -10,8 +10,8 @@ import h5py
 import numpy as np
 import pytest
 import torch
+from cli_checks import cli, one_line_error
 
-from fluidgan.cli import main
 from fluidgan.data.channels import channel_count
 from fluidgan.inference.upscaler import frame_inputs
 from fluidgan.io.simfile import open_sim, read_sim
@@ -22,18 +22,6 @@ SMALL = [[8, 16], [16, 16], [8, 4], [2, 1]]
 ATOL, RTOL = 1e-5, 1e-4  # tiled vs whole: float32 reassociation only
 
 
-def cli(*args) -> int:
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a) for a in args])
-    return exit_info.value.code
-
-
-def one_line_error(capsys, *names) -> str:
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error:") and "\n" not in err and "Traceback" not in err, err
-    for name in names:
-        assert str(name) in err, err
-    return err
 
 
 def make_checkpoint(path: Path, dim: int, channels: str, kernel: int = 5) -> Path:

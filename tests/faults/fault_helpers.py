@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from cli_checks import cli, one_line_error  # noqa: F401 (re-exported)
 
-from fluidgan.cli import main
 from fluidgan.io.simfile import SimMeta, SimWriter
 from fluidgan.models.tempogan import Generator, init_weights
 from fluidgan.train.checkpoint import save_checkpoint
@@ -39,18 +39,6 @@ TINY_TRAIN = {
 }
 
 
-def cli(*args) -> int:
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a) for a in args])
-    return exit_info.value.code
-
-
-def one_line_error(capsys, *names) -> str:
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error:") and "\n" not in err and "Traceback" not in err, err
-    for name in names:
-        assert str(name) in err, err
-    return err
 
 
 def disk_full(exc_cls=OSError) -> OSError:
