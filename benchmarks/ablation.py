@@ -3,6 +3,7 @@
     python benchmarks/ablation.py [--preset fast2d] [--iterations N | --minutes M]
                                   [--seeds 2] [--variants full,ds_only,...] [--out runs/ablation]
                                   [--data DIR] [--test DIR] [--device auto] [--set KEY=VALUE]
+                                  [--jobs 2]
     python benchmarks/ablation.py --quick --out /tmp/ablation    # every step, tiny, ~1 min
 
 Every variant (:data:`VARIANTS`) is the preset with one switch changed, trained with each
@@ -256,6 +257,48 @@ def train_run(cfg, data_dir: Path, run_dir: Path, device: str) -> dict[str, Any]
     if result["status"] != "completed":
         raise KeyboardInterrupt  # a signal stopped the run; its checkpoint is saved
     return {**result, "wall_seconds": time.perf_counter() - start}
+
+
+def train_and_score(cfg, data_dir: Path, run_dir: Path, test_dir: Path, device: str, keep):
+    """One run of the study: trained (or resumed, or found done), then scored held-out."""
+    print(f"[ablation] train {run_dir}", flush=True)
+    try:
+        trained = train_run(cfg, data_dir, run_dir, device)
+        score = heldout.score_checkpoint(
+            trained["checkpoint"], test_dir, run_dir / "heldout", device, keep_frames=keep
+        )
+    except BaseException as e:  # shown now, not when the pool is drained
+        print(f"[ablation] {run_dir}: {type(e).__name__}: {e}", flush=True)
+        raise
+    print(f"[ablation] scored {run_dir}", flush=True)
+    return trained, score
+
+
+def run_all(
+    todo: Mapping[tuple[str, int], tuple[Any, Path]],
+    data_dir: Path,
+    test_dir: Path,
+    device: str,
+    keep: Mapping[tuple[str, int], Any],
+    jobs: int = 1,
+) -> dict[tuple[str, int], tuple[dict[str, Any], dict[str, Any]]]:
+    """Train and score every run, ``jobs`` at a time (separate processes: each run keeps
+    its config's thread count, so ``--jobs 2`` fills two cores with one-thread runs)."""
+    if jobs <= 1:
+        return {
+            o: train_and_score(cfg, data_dir, run_dir, test_dir, device, keep[o])
+            for o, (cfg, run_dir) in todo.items()
+        }
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {
+            o: pool.submit(train_and_score, cfg, data_dir, run_dir, test_dir, device, keep[o])
+            for o, (cfg, run_dir) in todo.items()
+        }
+        return {o: f.result() for o, f in futures.items()}
 
 
 def training_summary(run_dir: Path) -> dict[str, float]:
@@ -683,6 +726,15 @@ def run_study(args) -> dict[str, Any]:
     first = max(0, min(frames_total - count, (2 * frames_total) // 3))
     keep = (first, count)
 
+    owners = sorted(set(plan.values()), key=lambda o: (names.index(o[0]), o[1]))
+    scored = run_all(
+        {o: (configs[o], out / "runs" / o[0] / f"seed{o[1]}") for o in owners},
+        data_dir,
+        test_dir,
+        args.device,
+        keep={o: keep if o[1] == seeds[0] else None for o in owners},
+        jobs=args.jobs,
+    )
     runs: dict[str, list[dict[str, Any]]] = {}
     run_dirs: dict[str, list[Path]] = {}
     variants_info: dict[str, dict[str, Any]] = {}
@@ -696,15 +748,7 @@ def run_study(args) -> dict[str, Any]:
             run_dir = out / "runs" / owner[0] / f"seed{owner[1]}"
             if owner != (name, seed):
                 variants_info[name]["same_runs_as"] = owner[0]
-            print(f"[ablation] {name} seed {seed}: train {run_dir}", flush=True)
-            trained = train_run(configs[owner], data_dir, run_dir, args.device)
-            score = heldout.score_checkpoint(
-                trained["checkpoint"],
-                test_dir,
-                run_dir / "heldout",
-                args.device,
-                keep_frames=keep if seed == seeds[0] else None,
-            )
+            trained, score = scored[owner]
             runs.setdefault(name, []).append(
                 {
                     "seed": seed,
@@ -794,6 +838,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--test", help="held-out dataset (default: simulate the protocol's)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--workers", type=int, default=1, help="simulation processes for the data")
+    p.add_argument(
+        "--jobs", type=int, default=1, help="runs trained and scored at once (processes)"
+    )
     p.add_argument(
         "--set",
         action="append",

@@ -5,7 +5,7 @@
                                        [--high-res3d 128] [--tile-sample3d 12]
 
 For each case the plume test scene (configs/scenes/plume{2,3}d.toml) is simulated at the
-high-res grid (256^d) and at the coarse grid (64^d) with :func:`pipelines.upscale.coarse_scene`
+high-res grid (256^d) and at the coarse grid (64^d) with :func:`solvers.scene.coarse_scene`
 (one solver step per frame of the same length), ``--frames`` frames each from t = 0; the
 mean seconds of the last ``--timed`` frames are its cost per frame. (The first frames are
 nearly free -- no smoke has risen, the pressure solve needs no iteration -- so the
@@ -57,8 +57,7 @@ from fluidgan.inference.upscaler import Upscaler, frame_inputs, plan_passes
 from fluidgan.models.generators import build_generator, generator_record
 from fluidgan.train.config import TrainConfig
 from pipelines.simulate import resolve_config
-from pipelines.upscale import coarse_scene
-from solvers.scene import concrete_scene
+from solvers.scene import coarse_scene, concrete_scene
 from solvers.smoke import Smoke
 
 CHANNELS = "rho+v+w"

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> dict:
     out = Path(args.out) / (args.preset + (f"_{args.tag}" if args.tag else ""))
     evaluate_fn = None
     if cfg.data.name == "digits" and cfg.model.game != "cycle":
-        from pipelines.gan_train import metric_fn
+        from fluidgan.gan.metrics import metric_fn
 
         evaluate_fn, _ = metric_fn(cfg)
     t0 = time.process_time()

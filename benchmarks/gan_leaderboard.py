@@ -45,8 +45,8 @@ sys.path.insert(0, str(ROOT))
 from fluidgan.errors import UserError  # noqa: E402
 from fluidgan.gan import trainer  # noqa: E402
 from fluidgan.gan.config import load_config, preset_names  # noqa: E402
+from fluidgan.gan.metrics import metric_fn  # noqa: E402
 from fluidgan.gan.sample import generate, reference_images, save_grid, to_uint8  # noqa: E402
-from pipelines.gan_train import metric_fn  # noqa: E402
 
 SETTINGS = [  # no metric or grid inside the budget; evaluation happens after it
     "eval.metrics=[]",

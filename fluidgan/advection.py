@@ -20,9 +20,13 @@ Everything is differentiable with respect to the field and the velocity.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from fluidgan.registry import Registry
 
 UPSAMPLE_MODES = {2: "bilinear", 3: "trilinear"}
 
@@ -104,20 +108,26 @@ def stencil_extrema(field: Tensor, index: Tensor) -> tuple[Tensor, Tensor]:
     return lo, hi
 
 
+#: MacCormack limiters ``(mc, fwd, lo, hi) -> limited``, named and listed as in
+#: ``solvers.advection.CLAMP_MODES``.
+LIMITERS: Registry[Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]] = Registry(
+    "MacCormack clamp", ordered=True
+)
+
+
+@LIMITERS.register("clamp")
 def _limit_clamp(value: Tensor, fwd: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
     return torch.clamp(value, lo, hi)
 
 
+@LIMITERS.register("revert")
 def _limit_revert(value: Tensor, fwd: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
     return torch.where((value < lo) | (value > hi), fwd, value)
 
 
+@LIMITERS.register("none")
 def _limit_none(value: Tensor, fwd: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
     return value
-
-
-#: MacCormack limiters, named as in ``solvers.advection.CLAMP_MODES``.
-LIMITERS = {"clamp": _limit_clamp, "revert": _limit_revert, "none": _limit_none}
 
 
 def maccormack(

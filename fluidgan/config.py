@@ -1,9 +1,13 @@
 """Typed configs: dataclasses with defaults, TOML presets that override what they change,
 ``--set a.b=c`` overrides, and an error naming the key for anything unknown or mistyped.
 
-Every stage's config is a dataclass tree. :func:`build` turns plain data (TOML tables)
-into it, checking every key and value; :func:`to_dict` turns it back, and the resolved
-config is saved next to every output with :func:`save_toml`.
+Every stage's config is a dataclass tree, resolved by one function,
+:func:`resolve_config`: defaults <- preset (``extends`` followed) <- config file <-
+explicit options <- ``--set``. :func:`build` turns the merged plain data into the
+dataclass, checking every key and value (a value the dataclass refuses in
+``__post_init__`` included) with one error type, :class:`~fluidgan.errors.UserError`;
+:func:`to_dict` turns it back, and the resolved config is saved next to every output
+with :func:`save_toml`.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import dataclasses
 import os
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
@@ -180,13 +184,48 @@ def apply_sets(data: Mapping[str, Any], sets: Iterable[str]) -> dict[str, Any]:
     return out
 
 
-def preset_path(kind: str, name: str) -> Path:
-    """``configs/<kind>/<name>.toml``; a UserError lists the presets that exist."""
-    path = CONFIG_DIR / kind / f"{name}.toml"
-    if not path.is_file():
-        names = sorted(p.stem for p in (CONFIG_DIR / kind).glob("*.toml"))
-        raise UserError(f"unknown {kind} preset {name!r}; available: {', '.join(names)}")
-    return path
+# What an unknown preset name is called in the error, where not "<kind> preset".
+PRESET_NOUNS = {"scenes": "scene"}
+
+
+def preset_path(kind: str, name: str, dim: int | None = None) -> Path:
+    """``configs/<kind>/<name>.toml``; a name without a ``2d``/``3d`` ending is looked up
+    as ``<name><dim>d`` first (``dim`` unset: 2), so ``plume`` finds ``plume2d.toml``. A
+    UserError lists the presets that exist."""
+    folder = CONFIG_DIR / kind
+    candidates = [name] if name[-2:] in ("2d", "3d") else [f"{name}{dim or 2}d", name]
+    for candidate in candidates:
+        path = folder / f"{candidate}.toml"
+        if path.is_file():
+            return path
+    names = sorted(p.stem for p in folder.glob("*.toml"))
+    noun = PRESET_NOUNS.get(kind, f"{kind} preset")
+    raise UserError(f"unknown {noun} {name!r}; available: {', '.join(names)}")
+
+
+def read_preset(
+    kind: str, source: str | os.PathLike, dim: int | None = None, _seen: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """A preset as plain data: ``source`` is a TOML file (a file that exists or a path
+    ending in ``.toml``) or the name of one under ``configs/<kind>/``. A top-level ``extends =
+    "NAME"`` starts from that preset (of the same kind), which this one overrides; its
+    top-level ``name`` is not inherited."""
+    path = Path(source)
+    if not (path.suffix == ".toml" or path.is_file()):
+        path = preset_path(kind, str(source), dim)
+    data = load_toml(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if parent in _seen:
+        raise UserError(f"{path}: 'extends' loops through {parent!r}")
+    base = read_preset(kind, parent, dim, (*_seen, path.stem))
+    base.pop("name", None)
+    return merge(base, data)
+
+
+Layer = Mapping[str, Any] | None
+Options = Layer | Callable[[dict[str, Any]], Layer]
 
 
 def resolve(
@@ -194,12 +233,49 @@ def resolve(
     *layers: Mapping[str, Any] | None,
     sets: Iterable[str] = (),
 ) -> T:
-    """Defaults <- each layer in order (preset file, command-line options) <- ``--set``."""
+    """Defaults <- each layer in order <- ``--set``, built and checked by :func:`build`."""
     data: dict[str, Any] = {}
     for layer in layers:
         if layer:
             data = merge(data, layer)
     return build(cls, apply_sets(data, sets))
+
+
+def resolve_config(
+    cls: type[T],
+    *,
+    base: Mapping[str, Any] | None = None,
+    kind: str | None = None,
+    preset: str | os.PathLike | None = None,
+    file: str | os.PathLike | Mapping[str, Any] | None = None,
+    options: Options = None,
+    sets: Iterable[str] = (),
+    dim: int | None = None,
+) -> T:
+    """Every stage's config: defaults <- ``base`` (e.g. the saved config of a run being
+    resumed) <- ``preset`` (a name under ``configs/<kind>/`` or a TOML file, ``extends``
+    followed) <- ``file`` (a TOML file, or its data) <- ``options`` (the command line's;
+    ``None`` values are options not given) <- ``--set`` strings.
+
+    ``options`` may be a function of the preset and file data merged, for options whose
+    meaning depends on them (``--dim 3`` keeps the preset's width). Every value is checked
+    by :func:`build`: an unknown key, a mistyped value or one the config refuses is a
+    one-line UserError naming it.
+    """
+    data = dict(base or {})
+    if preset is not None:
+        data = merge(data, read_preset(kind or "", preset, dim))
+    if file is not None:
+        data = merge(data, file if isinstance(file, Mapping) else load_toml(file))
+    given = options(data) if callable(options) else options
+    return resolve(cls, data, _given(given or {}), sets=sets)
+
+
+def _given(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options given: ``None`` (not given) dropped at every depth."""
+    return {
+        k: _given(v) if isinstance(v, Mapping) else v for k, v in options.items() if v is not None
+    }
 
 
 def from_command_line(
@@ -208,8 +284,6 @@ def from_command_line(
     sets: Iterable[str] = (),
     **options: Any,
 ) -> T:
-    """A command's config: defaults <- ``config_file`` <- the options given on the command
-    line (``None`` = not given) <- ``--set``."""
-    base = load_toml(config_file) if config_file is not None else {}
-    given = {k: v for k, v in options.items() if v is not None}
-    return resolve(cls, base, given, sets=sets)
+    """A command's config without presets: defaults <- ``config_file`` <- the options
+    given on the command line (``None`` = not given) <- ``--set``."""
+    return resolve_config(cls, file=config_file, options=options, sets=sets)

@@ -78,6 +78,10 @@ class Registry(Generic[T]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def items(self) -> list[tuple[str, T]]:
+        """``(name, component)`` pairs in the order of ``names()``."""
+        return [(name, self._items[name]) for name in self.names()]
+
     def check_options(
         self, name: str, options: Mapping[str, Any], where: str, skip: int = 0
     ) -> None:

@@ -73,15 +73,6 @@ class EvaluateConfig:
         )
 
 
-def resolve_config(
-    config_file: str | os.PathLike | None = None, sets: tuple[str, ...] = (), **options: Any
-) -> EvaluateConfig:
-    """Defaults <- ``config_file`` <- explicit options (None = not given) <- ``--set``."""
-    from fluidgan.config import from_command_line
-
-    return from_command_line(EvaluateConfig, config_file, sets, **options)
-
-
 def pair_frames(
     pred_time: np.ndarray, ref_time: np.ndarray, prediction: Path
 ) -> list[tuple[int, int]]:
@@ -134,8 +125,6 @@ def evaluate(
 
     ``baselines`` and ``fid`` override ``config`` when given.
     """
-    from tqdm.auto import tqdm
-
     config = config or EvaluateConfig()
     overrides = {k: v for k, v in (("baselines", baselines), ("fid", fid)) if v is not None}
     config = dataclasses.replace(config, **overrides)
@@ -147,32 +136,30 @@ def evaluate(
         methods = ([MODEL] if "sr" in fp else []) + list(config.baselines)
         if not methods:
             raise UserError(f"{prediction}: has no /sr group and no baselines were asked for")
-        high_shape = fr["high/density"].shape[1:]
-        fid_slices = None
-        if config.fid:
-            depth = high_shape[0] if dim == 3 else 1
-            fid_slices = slices_per_frame(len(pairs), depth, config.fid_max_images)
-        sr_velocity = "sr" in fp and bool(np.any(fp["sr/velocity"][pairs[0][0]]))
-        evaluator = SequenceEvaluator(methods, factor, config.metric_settings(), fid_slices)
-        previous = None
-        for i, j in tqdm(pairs, desc="evaluate", unit="frame", disable=not progress, leave=False):
-            predictions = frame_predictions(fp, i, methods, factor)
-            evaluator.add(
-                float(fr["time"][j]),
-                fr["high/density"][j],
-                predictions,
-                fp["low/density"][i],
-                fr["high/velocity"][j],
-                low_velocity=fp["low/velocity"][i],
-                pred_velocity={MODEL: fp["sr/velocity"][i]} if sr_velocity else None,
-                follows=previous is not None and j == previous + 1,
-            )
-            previous = j
+        evaluator = SequenceEvaluator(
+            methods, factor, config.metric_settings(), fid_slices(fr, len(pairs), config)
+        )
+        add_frames(evaluator, fp, fr, pairs, methods, factor, progress)
         result = evaluator.result()
         out.mkdir(parents=True, exist_ok=True)
-        middle = pairs[len(pairs) // 2]
-        preview = write_preview(fp, fr, middle, methods, factor, out / "preview.png")
+        shown = pairs[(3 * len(pairs)) // 4]  # late: rising smoke has left the inflow
+        preview = write_preview(fp, fr, shown, methods, factor, out / "preview.png")
     metrics = {
+        **report_header(prediction, reference, dim, factor, config),
+        **result,
+        "fid": run_fid(evaluator, config) if config.fid else {"status": "disabled"},
+    }
+    with faults_named(out, lambda: "the report is incomplete", "rerun the same command"):
+        save_toml(to_dict(config), out / CONFIG)
+        write_report(out, metrics, [("preview", preview)])
+    return metrics
+
+
+def report_header(
+    prediction: Path, reference: Path, dim: int, factor: int, config: EvaluateConfig
+) -> dict[str, Any]:
+    """What metrics.json starts with: its format, the files compared, the settings."""
+    return {
         "format": "fluidgan.evaluation",
         "format_version": 1,
         "fluidgan_version": __version__,
@@ -181,13 +168,38 @@ def evaluate(
         "dim": dim,
         "factor": factor,
         "settings": to_dict(config),
-        **result,
-        "fid": run_fid(evaluator, config) if config.fid else {"status": "disabled"},
     }
-    with faults_named(out, lambda: "the report is incomplete", "rerun the same command"):
-        save_toml(to_dict(config), out / CONFIG)
-        write_report(out, metrics, [("preview", preview)])
-    return metrics
+
+
+def fid_slices(fr, frames: int, config: EvaluateConfig) -> int | None:
+    """Density slices per frame for FID (about ``fid_max_images`` in all); None: no FID."""
+    if not config.fid:
+        return None
+    depth = fr["high/density"].shape[1] if int(fr.attrs["dim"]) == 3 else 1
+    return slices_per_frame(frames, depth, config.fid_max_images)
+
+
+def add_frames(
+    evaluator: SequenceEvaluator, fp, fr, pairs, methods: list[str], factor: int, progress: bool
+) -> None:
+    """Every paired frame into ``evaluator``: each method's prediction, the ground truth,
+    the low-res input, and the model's velocity when it predicts one (not all zeros)."""
+    from tqdm.auto import tqdm
+
+    sr_velocity = "sr" in fp and bool(np.any(fp["sr/velocity"][pairs[0][0]]))
+    previous = None
+    for i, j in tqdm(pairs, desc="evaluate", unit="frame", disable=not progress, leave=False):
+        evaluator.add(
+            float(fr["time"][j]),
+            fr["high/density"][j],
+            frame_predictions(fp, i, methods, factor),
+            fp["low/density"][i],
+            fr["high/velocity"][j],
+            low_velocity=fp["low/velocity"][i],
+            pred_velocity={MODEL: fp["sr/velocity"][i]} if sr_velocity else None,
+            follows=previous is not None and j == previous + 1,
+        )
+        previous = j
 
 
 def frame_predictions(fp, index: int, methods: list[str], factor: int) -> dict[str, np.ndarray]:

@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fluidgan.config import from_command_line
+from fluidgan.config import save_toml, to_dict
 from fluidgan.errors import Interrupted, UserError
 from fluidgan.io.atomic import write_text
 from fluidgan.io.faults import faults_named
 from fluidgan.io.lock import run_lock
+from fluidgan.io.selection import frame_selection, select_groups
 from fluidgan.io.simfile import GROUPS, open_sim
 from fluidgan.io.vtk import write_frame_vti, write_pvd
 
@@ -46,91 +47,31 @@ class ExportConfig:
     frames: str = ""
 
 
-def resolve_config(
-    config_file: str | os.PathLike | None = None, sets: Sequence[str] = (), **options
-) -> ExportConfig:
-    """Defaults <- ``config_file`` <- explicit options (None = not given) <- ``--set``."""
-    return from_command_line(ExportConfig, config_file, sets, **options)
-
-
-def frame_selection(spec: str | tuple[int | None, int | None] | None, frames: int) -> range:
-    """The frames ``A:B`` (Python slice semantics, negative counts from the end) of ``frames``.
-
-    ``None`` or ``":"`` selects all; ``"5"`` selects frame 5 alone. An empty or out-of-range
-    selection is a UserError naming the value.
-    """
-    if spec is None:
-        return range(frames)
-    if isinstance(spec, str):
-        text = spec.strip()
-        try:
-            if ":" in text:
-                a, b = text.split(":")
-                bounds = (int(a) if a.strip() else None, int(b) if b.strip() else None)
-            else:
-                index = int(text)
-                bounds = (index, index + 1 if index != -1 else None)
-        except ValueError:
-            raise UserError(f"--frames {spec!r}: expected A:B, A:, :B or N") from None
-    else:
-        bounds = tuple(spec)
-    selected = range(frames)[slice(*bounds)]
-    if len(selected) == 0:
-        raise UserError(f"--frames {spec!r} selects no frame of the {frames} in the file")
-    return selected
-
-
-def select_groups(present: Sequence[str], groups: Sequence[str] | None, source: Path) -> list[str]:
-    """``groups`` checked against those in the file; ``None`` means all that are present."""
-    if groups is None:
-        return [g for g in GROUPS if g in present]
-    for group in groups:
-        if group not in GROUPS:
-            raise UserError(f"--group {group!r}: valid groups are {', '.join(GROUPS)}")
-        if group not in present:
-            raise UserError(f"{source}: has no /{group} group (present: {', '.join(present)})")
-    return list(dict.fromkeys(groups))
-
-
 def export_vtk(
     input: str | os.PathLike,
     out_dir: str | os.PathLike,
-    groups: Sequence[str] | None = None,
-    fields: Sequence[str] = DEFAULT_FIELDS,
-    frames: str | tuple[int | None, int | None] | None = None,
+    config: ExportConfig | None = None,
     *,
     progress: bool = False,
 ) -> list[Path]:
-    """Write .vti per frame and .pvd per group of ``input`` into ``out_dir``; return the paths.
+    """Write .vti per frame and .pvd per group of ``input`` into ``out_dir``; return the
+    paths. The resolved config goes beside them as ``export.config.toml``.
 
-    ``groups``: any of high, low, sr (default: all present); ``fields``: datasets of each
-    group, (T, *S) scalars or (T, *S, dim) vectors (a field missing from one group is left
-    out of that group; missing from all is an error); ``frames``: ``"A:B"``.
+    ``config.groups``: any of high, low, sr (default: all present); ``fields``: datasets
+    of each group, (T, *S) scalars or (T, *S, dim) vectors (a field missing from one group
+    is left out of that group; missing from all is an error); ``frames``: ``"A:B"``.
     """
     from tqdm.auto import tqdm
 
-    source = Path(input)
-    out = Path(out_dir)
-    if not fields:
+    config = config or ExportConfig()
+    source, out = Path(input), Path(out_dir)
+    if not config.fields:
         raise UserError("--fields: name at least one field, e.g. density,velocity")
     written: list[Path] = []
     with open_sim(source) as f:
-        dim = int(f.attrs["dim"])
-        present = [g for g in GROUPS if g in f]
-        chosen = select_groups(present, groups, source)
-        names = {g: [n for n in fields if n in f[g]] for g in chosen}
-        for name in fields:
-            if not any(name in names[g] for g in chosen):
-                raise UserError(
-                    f"{source}: no field {name!r} in group(s) {', '.join(chosen)} "
-                    f"(has: {', '.join(sorted(f[chosen[0]].keys()))})"
-                )
-        total = f["time"].shape[0]
-        selected = frame_selection(frames, total)
-        times = f["time"][:]
-        for group in chosen:
-            check_field_shapes(f, group, names[group], dim, source)
-        total = len(chosen) * len(selected)
+        names = export_fields(f, source, config.groups or None, config.fields)
+        selected = frame_selection(config.frames or None, f["time"].shape[0])
+        total = len(names) * len(selected)
         bar = tqdm(total=total, desc="export vtk", unit="frame", disable=not progress, leave=False)
 
         def completed() -> str:
@@ -141,30 +82,66 @@ def export_vtk(
             faults_named(out, completed),
             run_lock(out / f"{source.stem}.export.lock", "export vtk"),
         ):
-            progress_file = out / f"{source.stem}.export.json"
-            record = ExportRecord(progress_file, export_key(source, names))
+            record = ExportRecord(out / f"{source.stem}.export.json", export_key(source, names))
             try:
-                for group in chosen:
-                    stem = f"{source.stem}_{group}"
-                    entries: list[tuple[float, str]] = []
-                    for t in selected:
-                        path = out / f"{stem}_{t:04d}.vti"
-                        if not record.is_done(path):
-                            frame = {name: f[group][name][t] for name in names[group]}
-                            write_frame_vti(path, frame, dim, float(times[t]))
-                            record.mark_done(path)
-                        entries.append((float(times[t]), path.name))
-                        written.append(path)
-                        write_pvd(out / f"{stem}.pvd", entries)
-                        bar.update(1)
-                    written.append(out / f"{stem}.pvd")
+                for group in names:
+                    frames_of = GroupFrames(f, group, names[group], out / f"{source.stem}_{group}")
+                    frames_of.write(selected, record, written, bar.update)
                 record.finish()
+                save_toml(to_dict(config), out / "export.config.toml")
             except KeyboardInterrupt:
                 raise Interrupted(
                     f"interrupted: {completed()}; rerun the same command to resume"
                 ) from None
         bar.close()
     return written
+
+
+def export_fields(
+    f, source: Path, groups: Sequence[str] | None, fields: Sequence[str]
+) -> dict[str, list[str]]:
+    """The fields to export of every chosen group (in file order), checked: each field in
+    at least one group, each a scalar or vector on its group's grid."""
+    chosen = select_groups([g for g in GROUPS if g in f], groups, source)
+    names = {g: [n for n in fields if n in f[g]] for g in chosen}
+    for name in fields:
+        if not any(name in names[g] for g in chosen):
+            raise UserError(
+                f"{source}: no field {name!r} in group(s) {', '.join(chosen)} "
+                f"(has: {', '.join(sorted(f[chosen[0]].keys()))})"
+            )
+    for group in chosen:
+        check_field_shapes(f, group, names[group], int(f.attrs["dim"]), source)
+    return names
+
+
+@dataclass
+class GroupFrames:
+    """The frames of one group of an open simulation file ``f``, written as
+    ``<stem>_NNNN.vti`` with their collection ``<stem>.pvd``."""
+
+    f: Any
+    group: str
+    fields: list[str]
+    stem: Path
+
+    def write(self, selected: range, record: ExportRecord, written: list[Path], done) -> None:
+        """Write the frames ``selected`` not yet in ``record`` (the .pvd rewritten after
+        each, so an interrupted export still opens); append every path to ``written``,
+        call ``done(1)`` per frame."""
+        out, dim, times = self.stem.parent, int(self.f.attrs["dim"]), self.f["time"][:]
+        entries: list[tuple[float, str]] = []
+        for t in selected:
+            path = out / f"{self.stem.name}_{t:04d}.vti"
+            if not record.is_done(path):
+                frame = {name: self.f[self.group][name][t] for name in self.fields}
+                write_frame_vti(path, frame, dim, float(times[t]))
+                record.mark_done(path)
+            entries.append((float(times[t]), path.name))
+            written.append(path)
+            write_pvd(out / f"{self.stem.name}.pvd", entries)
+            done(1)
+        written.append(out / f"{self.stem.name}.pvd")
 
 
 def export_key(source: Path, names: dict[str, list[str]]) -> dict[str, Any]:

@@ -16,19 +16,19 @@ the first face of each axis takes the first cell's value) for ``MACGrid.load``;
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from fluidgan.config import from_command_line
+from fluidgan.config import save_toml, to_dict
 from fluidgan.errors import UserError
+from fluidgan.io.selection import frame_selection, select_groups
 from fluidgan.io.simfile import GROUPS, open_sim
 from fluidgan.io.uni import centred_to_mac, to_grid_layout, write_uni
-from pipelines.export import frame_selection, select_groups
 
 VELOCITY_LAYOUTS = ("mac", "centred")
+Source = str | os.PathLike  # a path, as a string or a Path
 
 
 @dataclass
@@ -52,13 +52,6 @@ class ExportUniConfig:
             raise ValueError(f"dt must be > 0 (or 0 for the file's), got {self.dt}")
 
 
-def resolve_config(
-    config_file: str | os.PathLike | None = None, sets: Sequence[str] = (), **options
-) -> ExportUniConfig:
-    """Defaults <- ``config_file`` <- explicit options (None = not given) <- ``--set``."""
-    return from_command_line(ExportUniConfig, config_file, sets, **options)
-
-
 def velocity_grid(velocity: np.ndarray, dim: int, dt: float, layout: str) -> np.ndarray:
     """Cells per frame ([Z,] Y, X, dim) -> mantaflow's (Z, Y, X, 3) in cells per time unit."""
     grid = to_grid_layout(velocity, dim).astype(np.float32) / np.float32(dt)
@@ -66,13 +59,10 @@ def velocity_grid(velocity: np.ndarray, dim: int, dt: float, layout: str) -> np.
 
 
 def export_uni(
-    input: str | os.PathLike,
-    out_dir: str | os.PathLike,
-    config: ExportUniConfig | None = None,
-    *,
-    progress: bool = False,
+    input: Source, out_dir: Source, config: ExportUniConfig | None = None, *, progress: bool = False
 ) -> list[Path]:
-    """Write the .uni files of ``input`` into ``out_dir``; return their paths."""
+    """Write the .uni files of ``input`` into ``out_dir``; return their paths. The
+    resolved config goes beside them as ``export.config.toml``."""
     from tqdm.auto import tqdm
 
     config = config or ExportUniConfig()
@@ -107,4 +97,5 @@ def export_uni(
                     written.append(write_uni(path, data, grid_kind, compress=config.compress))
                 bar.update(1)
         bar.close()
+    save_toml(to_dict(config), out / "export.config.toml")
     return written

@@ -9,6 +9,8 @@ folders, ``.npz`` arrays (N, H, W[, C]), run dirs holding ``samples.npz``, or
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fluidgan.config import to_dict
@@ -17,6 +19,7 @@ from fluidgan.metrics.features import ExtractorOptions, get_extractor
 from fluidgan.metrics.images import ImageSet, load_image_set
 from fluidgan.metrics.stats_cache import ReferenceStats, reference_stats
 from fluidgan.metrics.suite import MetricOptions, compute_metrics, select_metrics
+from fluidgan.registry import Registry
 
 
 def evaluate(
@@ -45,20 +48,7 @@ def evaluate(
     fake_set = load_image_set(fake, options.value_range).head(options.num_images)
     fake_features = extractor.extract(fake_set.images, options.batch_size, progress)
 
-    reference: ReferenceStats | None = None
-    real_set: ImageSet | None = None
-    if any(m.needs_real for m in metrics):
-        if real is None:
-            names = ", ".join(m.name for m in metrics if m.needs_real)
-            raise UserError(f"metrics {names} need real images: pass --real PATH")
-        real_set = load_image_set(real, options.value_range).head(options.num_images)
-        reference = reference_stats(
-            real_set,
-            extractor,
-            lambda: extractor.extract(real_set.images, options.batch_size, progress),
-            use_cache=options.cache,
-        )
-
+    real_set, reference = real_reference(real, metrics, extractor, options, progress)
     return {
         "real": _describe_set(real_set),
         "fake": _describe_set(fake_set),
@@ -89,28 +79,50 @@ def _describe_reference(ref: ReferenceStats | None) -> dict[str, Any] | None:
 
 # --------------------------------------------------------------------------- text report
 
-_LABELS = {"fid": "FID", "kid": "KID", "is": "IS", "pr": "precision/recall"}
+
+@dataclass(frozen=True)
+class MetricText:
+    """How a metric reads in the report: its label, and ``line(values, n)`` its values
+    with the sample sizes ``n`` and the metric's own settings."""
+
+    label: str
+    line: Callable[[dict[str, Any], str], str]
+
+
+# keyed by the metric's name (``fid`` stands for ``fid_domain`` too)
+METRIC_TEXT: Registry[MetricText] = Registry("metric", ordered=True)
+METRIC_TEXT.register("fid")(MetricText("FID", lambda v, n: f"{v['value']:.4f}  ({n})"))
+METRIC_TEXT.register("kid")(
+    MetricText(
+        "KID",
+        lambda v, n: (
+            f"{v['mean']:.6f} ± {v['std']:.6f}  ({n}; {v['subsets']} subsets of {v['subset_size']})"
+        ),
+    )
+)
+METRIC_TEXT.register("is")(
+    MetricText("IS", lambda v, n: f"{v['mean']:.4f} ± {v['std']:.4f}  ({n}; {v['splits']} splits)")
+)
+METRIC_TEXT.register("pr")(
+    MetricText(
+        "precision/recall",
+        lambda v, n: f"precision {v['precision']:.4f}, recall {v['recall']:.4f}  ({n}; k={v['k']})",
+    )
+)
 
 
 def _label(key: str) -> str:
     base, _, domain = key.partition("_")
-    return _LABELS.get(base, base) + ("_domain" if domain else "")
+    text = METRIC_TEXT.get(base, None)
+    return (text.label if text else base) + ("_domain" if domain else "")
 
 
 def _format_value(key: str, v: dict[str, Any]) -> str:
-    base = key.partition("_")[0]
+    text = METRIC_TEXT.get(key.partition("_")[0], None)
+    if text is None:
+        return str(v)
     n = f"N_real={v['n_real']}, N_fake={v['n_fake']}" if "n_real" in v else f"N_fake={v['n_fake']}"
-    if base == "fid":
-        return f"{v['value']:.4f}  ({n})"
-    if base == "kid":
-        return (
-            f"{v['mean']:.6f} ± {v['std']:.6f}  ({n}; {v['subsets']} subsets of {v['subset_size']})"
-        )
-    if base == "is":
-        return f"{v['mean']:.4f} ± {v['std']:.4f}  ({n}; {v['splits']} splits)"
-    if base == "pr":
-        return f"precision {v['precision']:.4f}, recall {v['recall']:.4f}  ({n}; k={v['k']})"
-    return str(v)
+    return text.line(v, n)
 
 
 def format_report(result: dict[str, Any]) -> str:
@@ -134,3 +146,23 @@ def format_report(result: dict[str, Any]) -> str:
     for key, reason in result["skipped"].items():
         lines.append(f"{_label(key):<{width}}  skipped: {reason}")
     return "\n".join(lines)
+
+
+def real_reference(
+    real, metrics, extractor, options: MetricOptions, progress: bool
+) -> tuple[ImageSet | None, ReferenceStats | None]:
+    """The real images and their feature statistics (cached on disk), when a metric
+    needs them; (None, None) otherwise."""
+    needing = [m.name for m in metrics if m.needs_real]
+    if not needing:
+        return None, None
+    if real is None:
+        raise UserError(f"metrics {', '.join(needing)} need real images: pass --real PATH")
+    real_set = load_image_set(real, options.value_range).head(options.num_images)
+    reference = reference_stats(
+        real_set,
+        extractor,
+        lambda: extractor.extract(real_set.images, options.batch_size, progress),
+        use_cache=options.cache,
+    )
+    return real_set, reference

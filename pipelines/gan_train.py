@@ -16,11 +16,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from fluidgan.errors import UserError
 from fluidgan.gan import trainer
 from fluidgan.gan.config import GanConfig, load_config
+from fluidgan.gan.metrics import metric_fn
 from fluidgan.gan.sample import generate, sample_labels, to_uint8, write_samples
 from fluidgan.io.faults import faults_named
 from fluidgan.io.lock import run_lock
@@ -50,26 +49,13 @@ def train(
     """
     out = Path(out_dir)
     checkpoint = out / trainer.CHECKPOINT
-    if resume and checkpoint.exists():
-        cfg = load_config(trainer.read_checkpoint(checkpoint)["config"], sets=sets)
-    elif resume and config is None:
-        raise UserError(f"{out}: no checkpoint to resume; give a preset or --config")
-    elif config is None:
-        raise UserError("gan train needs a preset name or --config")
-    else:
-        cfg = load_config(config, sets=sets)
+    cfg = run_config(config, checkpoint, resume, sets)
     evaluate_fn, skipped = metric_fn(cfg, device)
-
-    def completed() -> str:  # what a full disk leaves: the last complete checkpoint
-        if not checkpoint.is_file():
-            return "no checkpoint written yet"
-        done = trainer.read_checkpoint(checkpoint).get("iteration", "?")
-        return f"last checkpoint {checkpoint} (iteration {done})"
 
     # one run per directory: a second `gan train` on it refuses
     with (
         run_lock(out / "train.lock", "gan train"),
-        faults_named(out, completed, "rerun with --resume"),
+        faults_named(out, lambda: last_checkpoint(checkpoint), "rerun with --resume"),
     ):
         result = trainer.train(
             cfg,
@@ -84,85 +70,24 @@ def train(
     return {**result, "metrics_skipped": skipped}
 
 
-def resolve_features(cfg: GanConfig) -> str:
-    """eval.features with 'auto' made concrete: domain:digits for the digits data set
-    (its classifier was trained on them), else the canonical inception."""
-    if cfg.eval.features != "auto":
-        return cfg.eval.features
-    return "domain:digits" if cfg.data.name == "digits" else "inception"
+def last_checkpoint(checkpoint: Path) -> str:
+    """What a full disk leaves: the last complete checkpoint."""
+    if not checkpoint.is_file():
+        return "no checkpoint written yet"
+    done = trainer.read_checkpoint(checkpoint).get("iteration", "?")
+    return f"last checkpoint {checkpoint} (iteration {done})"
 
 
-def metric_fn(cfg: GanConfig, device: str = "cpu") -> tuple[trainer.EvaluateFn | None, str]:
-    """The trainer's evaluate_fn(fake, real) -> {"fid_domain": ..., "is_domain": ...} for
-    the config's [eval] table, and what was left out and why ('' when nothing).
-
-    Reference statistics are computed once per run (cached on disk when eval.real names a
-    file set). An explicitly named extractor that cannot be built is a UserError; 'auto'
-    falls back to no evaluation with the reason.
-    """
-    from fluidgan.metrics.features import ExtractorOptions, get_extractor
-    from fluidgan.metrics.images import ImageSet, as_nhwc, load_image_set
-    from fluidgan.metrics.stats_cache import reference_stats
-    from fluidgan.metrics.suite import MetricOptions, compute_metrics, select_metrics
-
-    ev = cfg.eval
-    if not ev.metrics:
-        return None, "eval.metrics is empty"
-    features = resolve_features(cfg)
-    metric_device = "cpu" if device == "auto" else device
-    try:
-        extractor = get_extractor(features, ExtractorOptions(device=metric_device))
-    except UserError as e:
-        if ev.features == "auto":
-            return None, f"eval.features=auto -> {features}: {e}"
-        raise
-    # Presets ask for fid and is everywhere; IS needs logits that pool3-only Inception
-    # weights lack, so it is left out with the reason rather than failing the run.
-    usable = [m for m in ev.metrics if extractor.has_logits or not _needs_logits(m)]
-    left_out = sorted(set(ev.metrics) - set(usable))
-    reason = f"{', '.join(left_out)}: {extractor.name} features have no logits" if left_out else ""
-    if not usable:
-        return None, reason
-    options = MetricOptions(metrics=usable, features=features, device=metric_device)
-    metrics, _ = select_metrics(options, extractor)
-    cache: dict[str, Any] = {}
-
-    def reference(real: np.ndarray):
-        if "ref" not in cache:
-            given = ev.real is not None
-            images = (
-                load_image_set(ev.real) if given else ImageSet(as_nhwc(real, "reference"), "train")
-            )
-            cache["ref"] = reference_stats(
-                images,
-                extractor,
-                lambda: extractor.extract(images.images, options.batch_size),
-                use_cache=given,
-            )
-        return cache["ref"]
-
-    def evaluate(fake: np.ndarray, real: np.ndarray) -> dict[str, float]:
-        feats = extractor.extract(as_nhwc(fake, "samples"), options.batch_size)
-        values = compute_metrics(metrics, reference(real), feats, options, extractor)
-        return {k: v for key, value in values.items() for k, v in headline(key, value).items()}
-
-    return evaluate, reason
-
-
-def _needs_logits(name: str) -> bool:
-    from fluidgan.metrics.suite import METRICS
-
-    return name in METRICS and METRICS[name].needs_logits
-
-
-def headline(key: str, value: dict[str, Any]) -> dict[str, float]:
-    """The numbers of a metric result worth a log line: FID's value, the mean of IS and
-    KID, precision and recall."""
-    if "value" in value:
-        return {key: float(value["value"])}
-    if "mean" in value:
-        return {key: float(value["mean"])}
-    return {f"{key}_{k}": float(value[k]) for k in ("precision", "recall") if k in value}
+def run_config(config, checkpoint: Path, resume: bool, sets: Iterable[str]) -> GanConfig:
+    """The run's saved config when resuming from ``checkpoint``, else ``config``; with
+    ``sets`` on top either way."""
+    if resume and checkpoint.exists():
+        return load_config(trainer.read_checkpoint(checkpoint)["config"], sets=sets)
+    if resume and config is None:
+        raise UserError(f"{checkpoint.parent}: no checkpoint to resume; give a preset or --config")
+    if config is None:
+        raise UserError("gan train needs a preset name or --config")
+    return load_config(config, sets=sets)
 
 
 def sample(

@@ -18,21 +18,18 @@ saved frame) to be in cells per frame of their own grid; ``/time`` is frame numb
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fluidgan import __version__
-from fluidgan.config import from_command_line, save_toml, to_dict
+from fluidgan.config import save_toml, to_dict
 from fluidgan.errors import UserError
-from fluidgan.io.atomic import write_text
+from fluidgan.io import dataset
+from fluidgan.io.dataset import CONFIG, MANIFEST, sim_name, sim_status
 from fluidgan.io.mantaflow import UniSequence, open_sequence, sequence_dirs
+from fluidgan.io.selection import frame_selection
 from fluidgan.io.simfile import SimMeta, SimWriter
-from pipelines.export import frame_selection
-from pipelines.simulate import CONFIG, MANIFEST, sim_name
 from solvers.lowres import derive_low
 
 
@@ -55,13 +52,6 @@ class ImportConfig:
             raise ValueError(f"dt must be > 0, got {self.dt}")
         if self.factor < 1:
             raise ValueError(f"factor must be >= 1, got {self.factor}")
-
-
-def resolve_config(
-    config_file: str | os.PathLike | None = None, sets: Sequence[str] = (), **options
-) -> ImportConfig:
-    """Defaults <- ``config_file`` <- explicit options (None = not given) <- ``--set``."""
-    return from_command_line(ImportConfig, config_file, sets, **options)
 
 
 def open_source(src: str | os.PathLike, config: ImportConfig) -> list[UniSequence]:
@@ -154,7 +144,7 @@ def write_manifest(out: Path, src: Path, sequences: list[UniSequence], config: I
             "index": i,
             "file": sim_name(i),
             "source": str(seq.root),
-            "status": "complete" if (out / sim_name(i)).exists() else "pending",
+            "status": sim_status(out, i),
             "frames": len(seq.numbers),
         }
         for i, seq in enumerate(sequences)
@@ -166,18 +156,8 @@ def write_manifest(out: Path, src: Path, sequences: list[UniSequence], config: I
         "factor": factor,
         "frames": len(first.numbers),
     }
-    manifest = {
-        "format": "fluidgan.dataset",
-        "format_version": 1,
-        "fluidgan_version": __version__,
-        "dim": first.dim,
-        "factor": factor,
-        "complete": sum(s["status"] == "complete" for s in sims),
-        "sims": sims,
-        "config": {"source": str(src), "import": to_dict(config), "scene": scene},
-    }
-    write_text(out / MANIFEST, json.dumps(manifest, indent=1))
-    return manifest
+    config_record = {"source": str(src), "import": to_dict(config), "scene": scene}
+    return dataset.write_manifest(out, first.dim, factor, sims, config_record)
 
 
 def import_mantaflow(

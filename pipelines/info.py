@@ -1,7 +1,7 @@
 """Stage ``info``: describe a dataset directory, a simulation file, a run or a checkpoint.
 
 Describers are registered with a predicate that recognises their kind of path; the first
-that matches answers. Other stages add theirs (runs, checkpoints) with :func:`describer`.
+that matches, in registration order, answers.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -16,14 +17,24 @@ import numpy as np
 
 from fluidgan.errors import UserError
 from fluidgan.io.simfile import FORMAT, open_h5, open_sim, read_meta
+from fluidgan.registry import Registry
 
-Describer = Callable[[Path], dict]
-DESCRIBERS: list[tuple[str, Callable[[Path], bool], Describer]] = []
+
+@dataclass(frozen=True)
+class Describer:
+    """``describe(path)`` for the paths ``matches(path)`` recognises."""
+
+    matches: Callable[[Path], bool]
+    describe: Callable[[Path], dict]
+
+
+# Tried in registration order; the first that matches answers.
+DESCRIBERS: Registry[Describer] = Registry("describer", ordered=True)
 
 
 def describer(kind: str, matches: Callable[[Path], bool]):
-    def register(fn: Describer) -> Describer:
-        DESCRIBERS.append((kind, matches, fn))
+    def register(fn: Callable[[Path], dict]) -> Callable[[Path], dict]:
+        DESCRIBERS.register(kind)(Describer(matches, fn))
         return fn
 
     return register
@@ -34,11 +45,11 @@ def describe(path: str | os.PathLike) -> dict:
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: no such file or directory")
-    for kind, matches, fn in DESCRIBERS:
-        if matches(path):
-            return {"kind": kind, "path": str(path), **fn(path)}
-    kinds = ", ".join(k for k, _, _ in DESCRIBERS)
-    raise UserError(f"{path}: not something fluidgan knows ({kinds})")
+    for kind in DESCRIBERS:
+        entry = DESCRIBERS[kind]
+        if entry.matches(path):
+            return {"kind": kind, "path": str(path), **entry.describe(path)}
+    raise UserError(f"{path}: not something fluidgan knows ({', '.join(DESCRIBERS)})")
 
 
 def _is_sim(path: Path) -> bool:

@@ -8,11 +8,10 @@ thinned beyond). MP4 needs an ffmpeg binary on PATH.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fluidgan.config import from_command_line
+from fluidgan.config import save_toml, to_dict
 from fluidgan.errors import UserError
 from fluidgan.io.faults import faults_named
 from fluidgan.io.preview import (
@@ -24,8 +23,8 @@ from fluidgan.io.preview import (
     preview_png,
     sim_columns,
 )
+from fluidgan.io.selection import frame_selection, select_groups
 from fluidgan.io.simfile import open_sim
-from pipelines.export import frame_selection, select_groups
 
 FORMATS = (".png", ".gif", ".mp4")
 
@@ -49,48 +48,36 @@ class PreviewConfig:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
 
 
-def resolve_config(
-    config_file: str | os.PathLike | None = None, sets: Sequence[str] = (), **options
-) -> PreviewConfig:
-    """Defaults <- ``config_file`` <- explicit options (None = not given) <- ``--set``."""
-    return from_command_line(PreviewConfig, config_file, sets, **options)
-
-
 def preview(
-    input: str | os.PathLike,
-    out: str | os.PathLike,
-    groups: Sequence[str] | None = None,
-    field: str = "density",
-    frames: str | tuple[int | None, int | None] | None = None,
-    *,
-    count: int = 4,
-    fps: int = 12,
-    max_frames: int = 200,
+    input: str | os.PathLike, out: str | os.PathLike, config: PreviewConfig | None = None
 ) -> Path:
-    """Write the preview ``out`` (.png, .gif or .mp4) of ``input``; return its path.
+    """Write the preview ``out`` (.png, .gif or .mp4) of ``input``; return its path. The
+    resolved config goes beside it as ``<out stem>.config.toml``.
 
-    ``groups``: any of low, sr, high (default: those present), shown in that order;
+    ``config.groups``: any of low, sr, high (default: those present), shown in that order;
     ``field``: density, velocity or vorticity; ``frames``: ``"A:B"``.
     """
+    config = config or PreviewConfig()
     source, out = Path(input), Path(out)
     suffix = out.suffix.lower()
     if suffix not in FORMATS:
         raise UserError(f"--out {out}: the preview format follows the suffix: {', '.join(FORMATS)}")
-    if count < 1 or fps < 1 or max_frames < 1:
-        raise UserError("count, fps and max_frames must be >= 1")
-    style = get_field(field)
+    style = get_field(config.field)
     if suffix != ".png":
-        animation_writer(out, fps)  # a missing ffmpeg fails here, before any reading
+        animation_writer(out, config.fps)  # a missing ffmpeg fails here, before any reading
     out.parent.mkdir(parents=True, exist_ok=True)
     with open_sim(source) as f:
         present = [g for g in GROUP_ORDER if g in f]
-        chosen = select_groups(present, groups, source)
+        chosen = select_groups(present, config.groups or None, source)
         chosen = [g for g in GROUP_ORDER if g in chosen]
-        selected = frame_selection(frames, f["time"].shape[0])
-        shown = frame_indices(selected, count if suffix == ".png" else max_frames)
+        selected = frame_selection(config.frames or None, f["time"].shape[0])
+        shown = frame_indices(selected, config.count if suffix == ".png" else config.max_frames)
         times = f["time"][:][shown]
         columns = sim_columns(f, chosen, style, shown)
     with faults_named(out, lambda: "no preview written", "rerun the same command"):
         if suffix == ".png":
-            return preview_png(columns, times, out, style)
-        return preview_animation(columns, times, out, style, fps)
+            path = preview_png(columns, times, out, style)
+        else:
+            path = preview_animation(columns, times, out, style, config.fps)
+        save_toml(to_dict(config), path.with_name(path.stem + ".config.toml"))
+    return path

@@ -34,6 +34,7 @@ from typing import Any
 from fluidgan.config import CONFIG_DIR, load_toml, preset_path
 from fluidgan.errors import Interrupted, UserError
 from fluidgan.io.atomic import write_text
+from fluidgan.registry import Registry
 
 STATE = "pipeline_state.json"
 QUICKSTART = CONFIG_DIR / "pipelines" / "quickstart2d.toml"
@@ -57,6 +58,10 @@ class Context:
             return self.base / path
         return path
 
+    def config(self, spec: dict) -> Path | None:
+        """The stage's ``config`` file (None when it has none)."""
+        return self.config_file(spec["config"]) if "config" in spec else None
+
 
 @dataclass(frozen=True)
 class StageKind:
@@ -69,45 +74,56 @@ class StageKind:
     required: tuple[str, ...]
 
 
-STAGES: dict[str, StageKind] = {}
+STAGES: Registry[StageKind] = Registry("stage kind", ordered=True)
 COMMON = ("kind", "name")
 
 
-def stage(kind: str, keys: tuple[str, ...], required: tuple[str, ...], inputs):
+def stage(kind: str, keys: str, required: str, inputs):
+    """Register ``fn(spec, ctx)`` as the stage ``kind``: ``keys`` the options it takes and
+    ``required`` those it needs (space-separated), ``inputs(spec, ctx)`` the files it reads."""
+
     def register(fn):
-        STAGES[kind] = StageKind(fn, inputs, COMMON + keys, required)
+        STAGES.register(kind)(
+            StageKind(fn, inputs, COMMON + tuple(keys.split()), tuple(required.split()))
+        )
         return fn
 
     return register
 
 
-def _files(*paths: Path) -> list[Path]:
+def _files(*paths: Path | None) -> list[Path]:
     return [p for p in paths if p is not None]
 
 
-# --- stages ----------------------------------------------------------------------------
+def _sets(spec: dict) -> tuple[str, ...]:
+    return tuple(spec.get("set", ()))
+
+
+def _res(spec: dict) -> list[int] | None:
+    res = spec.get("res")
+    return [res] if isinstance(res, int) else res
+
+
+def _reads(*keys: str):
+    """``inputs`` of a stage that reads the files named by ``keys``."""
+    return lambda spec, ctx: [ctx.path(spec[k]) for k in keys]
+
+
+# --- stages: each maps its options onto the stage's entry point ------------------------------
 
 
 @stage(
     "simulate",
-    ("out", "config", "scene", "dim", "res", "factor", "frames", "sims", "seed", "workers", "set"),
-    ("out",),
+    "out config scene dim res factor frames sims seed workers set",
+    "out",
     lambda spec, ctx: [],
 )
 def run_simulate(spec: dict, ctx: Context) -> dict:
     from pipelines.simulate import resolve_config, simulate
 
-    res = spec.get("res")
+    options = {k: spec.get(k) for k in ("scene", "dim", "factor", "frames", "sims", "seed")}
     config = resolve_config(
-        scene=spec.get("scene"),
-        config_file=ctx.config_file(spec["config"]) if "config" in spec else None,
-        dim=spec.get("dim"),
-        res=[res] if isinstance(res, int) else res,
-        factor=spec.get("factor"),
-        frames=spec.get("frames"),
-        sims=spec.get("sims"),
-        seed=spec.get("seed"),
-        sets=tuple(spec.get("set", ())),
+        config_file=ctx.config(spec), res=_res(spec), sets=_sets(spec), **options
     )
     out = ctx.path(spec["out"])
     manifest = simulate(config, out, workers=spec.get("workers", 1), progress=ctx.progress)
@@ -121,25 +137,12 @@ def _train_inputs(spec: dict, ctx: Context) -> list[Path]:
     return sorted(ctx.path(spec["data"]).glob("sim_*.h5"))
 
 
-@stage(
-    "train",
-    ("data", "out", "config", "iterations", "device", "set"),
-    ("data", "out"),
-    _train_inputs,
-)
+@stage("train", "data out config iterations device set", "data out", _train_inputs)
 def run_train(spec: dict, ctx: Context) -> dict:
-    from fluidgan.config import resolve
     from fluidgan.train.checkpoint import latest_checkpoint
-    from fluidgan.train.config import TrainConfig
-    from pipelines.train import train
+    from pipelines.train import resolve_config, train
 
-    layers = []
-    if "config" in spec:
-        path = ctx.config_file(spec["config"])
-        layers.append(load_toml(path if path.is_file() else preset_path("train", spec["config"])))
-    if "iterations" in spec:
-        layers.append({"iterations": spec["iterations"]})
-    cfg = resolve(TrainConfig, *layers, sets=tuple(spec.get("set", ())))
+    cfg = resolve_config(ctx.config(spec), _sets(spec), iterations=spec.get("iterations"))
     out = ctx.path(spec["out"])
     resume = latest_checkpoint(out) is not None
     result = train(
@@ -176,118 +179,63 @@ def _upscale_inputs(spec: dict, ctx: Context) -> list[Path]:
     return _files(_checkpoint(spec, ctx), ctx.path(spec["input"]) if "input" in spec else None)
 
 
-UPSCALE_OPTIONS = (
-    "device",
-    "tile",
-    "overlap",
-    "memory_mb",
-    "batch",
-    "sr_velocity",
-    "compare_frames",
-)
+UPSCALE_OPTIONS = "device tile overlap memory_mb batch sr_velocity compare_frames"
 
 
 @stage(
     "upscale",
-    (
-        "checkpoint",
-        "input",
-        "out",
-        "frames",
-        "config",
-        "set",
-        "simulate_scene",
-        "dim",
-        "res",
-        "sim_frames",
-        "seed",
-        *UPSCALE_OPTIONS,
-    ),
-    ("checkpoint", "out"),
+    "checkpoint input out frames config set simulate_scene dim res sim_frames seed "
+    + UPSCALE_OPTIONS,
+    "checkpoint out",
     _upscale_inputs,
 )
 def run_upscale(spec: dict, ctx: Context) -> dict:
-    from pipelines.upscale import model_info, resolve_config, upscale, upscale_coarse
+    from pipelines.upscale import resolve_config, upscale
 
     checkpoint = _checkpoint(spec, ctx)
-    res = spec.get("res")
-    coarse_res = [res] if isinstance(res, int) else res
     config = resolve_config(
-        ctx.config_file(spec["config"]) if "config" in spec else None,
-        tuple(spec.get("set", ())),
+        ctx.config(spec),
+        _sets(spec),
+        checkpoint=checkpoint,
         scene=spec.get("simulate_scene"),
         dim=spec.get("dim"),
-        coarse_res=coarse_res,
-        factor=model_info(checkpoint)["factor"] if coarse_res else None,
+        coarse_res=_res(spec),
         frames=spec.get("sim_frames"),
         seed=spec.get("seed"),
-        **{k: spec.get(k) for k in UPSCALE_OPTIONS},
+        **{k: spec.get(k) for k in UPSCALE_OPTIONS.split()},
     )
     out = ctx.path(spec["out"])
-    if config.simulate is not None:
-        result = upscale_coarse(checkpoint, out, config, progress=ctx.progress)
-    elif "input" in spec:
-        result = upscale(
-            checkpoint,
-            ctx.path(spec["input"]),
-            out,
-            config,
-            spec.get("frames"),
-            progress=ctx.progress,
-        )
-    else:
-        raise UserError("stage upscale: needs 'input' or 'simulate_scene'")
+    source = ctx.path(spec["input"]) if "input" in spec else None
+    result = upscale(checkpoint, source, out, config, spec.get("frames"), progress=ctx.progress)
     return {"outputs": [str(out)], **result}
 
 
-@stage(
-    "export",
-    ("input", "out", "groups", "fields", "frames"),
-    ("input", "out"),
-    lambda spec, ctx: [ctx.path(spec["input"])],
-)
+@stage("export", "input out groups fields frames", "input out", _reads("input"))
 def run_export(spec: dict, ctx: Context) -> dict:
-    from pipelines.export import DEFAULT_FIELDS, export_vtk
+    from fluidgan.config import from_command_line
+    from pipelines.export import ExportConfig, export_vtk
 
-    written = export_vtk(
-        ctx.path(spec["input"]),
-        ctx.path(spec["out"]),
-        groups=spec.get("groups"),
-        fields=spec.get("fields", DEFAULT_FIELDS),
-        frames=spec.get("frames"),
-        progress=ctx.progress,
+    config = from_command_line(
+        ExportConfig, **{k: spec.get(k) for k in ("groups", "fields", "frames")}
     )
+    out = ctx.path(spec["out"])
+    written = export_vtk(ctx.path(spec["input"]), out, config, progress=ctx.progress)
     pvd = [str(p) for p in written if p.suffix == ".pvd"]
     return {"outputs": pvd, "files": len(written), "pvd": pvd}
 
 
 @stage(
     "evaluate",
-    (
-        "prediction",
-        "reference",
-        "out",
-        "config",
-        "set",
-        "baselines",
-        "fid",
-        "fid_features",
-        "device",
-    ),
-    ("prediction", "reference", "out"),
-    lambda spec, ctx: [ctx.path(spec["prediction"]), ctx.path(spec["reference"])],
+    "prediction reference out config set baselines fid fid_features device",
+    "prediction reference out",
+    _reads("prediction", "reference"),
 )
 def run_evaluate(spec: dict, ctx: Context) -> dict:
-    from pipelines.evaluate import evaluate, resolve_config
+    from fluidgan.config import from_command_line
+    from pipelines.evaluate import EvaluateConfig, evaluate
 
-    config = resolve_config(
-        ctx.config_file(spec["config"]) if "config" in spec else None,
-        tuple(spec.get("set", ())),
-        baselines=spec.get("baselines"),
-        fid=spec.get("fid"),
-        fid_features=spec.get("fid_features"),
-        device=spec.get("device"),
-    )
+    options = {k: spec.get(k) for k in ("baselines", "fid", "fid_features", "device")}
+    config = from_command_line(EvaluateConfig, ctx.config(spec), _sets(spec), **options)
     out = ctx.path(spec["out"])
     metrics = evaluate(
         ctx.path(spec["prediction"]),
@@ -305,22 +253,17 @@ def run_evaluate(spec: dict, ctx: Context) -> dict:
 
 @stage(
     "preview",
-    ("input", "out", "groups", "field", "frames", "count", "fps", "max_frames"),
-    ("input", "out"),
-    lambda spec, ctx: [ctx.path(spec["input"])],
+    "input out groups field frames count fps max_frames",
+    "input out",
+    _reads("input"),
 )
 def run_preview(spec: dict, ctx: Context) -> dict:
-    from pipelines.preview import preview
+    from fluidgan.config import from_command_line
+    from pipelines.preview import PreviewConfig, preview
 
-    path = preview(
-        ctx.path(spec["input"]),
-        ctx.path(spec["out"]),
-        spec.get("groups"),
-        spec.get("field", "density"),
-        spec.get("frames"),
-        **{k: spec[k] for k in ("count", "fps", "max_frames") if k in spec},
-    )
-    return {"outputs": [str(path)]}
+    options = {k: spec.get(k) for k in ("groups", "field", "frames", "count", "fps", "max_frames")}
+    config = from_command_line(PreviewConfig, **options)
+    return {"outputs": [str(preview(ctx.path(spec["input"]), ctx.path(spec["out"]), config))]}
 
 
 # --- the pipeline ---------------------------------------------------------------------------
@@ -411,37 +354,43 @@ def run_pipeline(
     root.mkdir(parents=True, exist_ok=True)
     ctx = Context(root, path.parent, progress)
     state = read_state(root)
-    summary: dict[str, Any] = {}
     start = time.perf_counter()
     stages = data["stage"]
-    for i, spec in enumerate(stages, 1):
-        name = spec.get("name", spec["kind"])
-        kind = STAGES[spec["kind"]]
-        options = {k: v for k, v in spec.items() if k not in COMMON}
-        inputs = stamp(kind.inputs(options, ctx))
-        label = f"[{i}/{len(stages)}] {name} ({spec['kind']})"
-        if is_complete(state.get(name), options, inputs):
-            echo(f"{label}: complete, skipped")
-            summary[name] = {"status": "skipped", **state[name].get("result", {})}
-            continue
-        echo(f"{label}: running")
-        t0 = time.perf_counter()
-        result = kind.run(options, ctx)
-        seconds = time.perf_counter() - t0
-        state[name] = {
-            "status": "complete",
-            "spec": spec_hash(options),
-            "inputs": inputs,
-            "outputs": result.get("outputs", []),
-            "seconds": seconds,
-            "result": result,
-        }
-        write_state(root, state)
-        echo(f"{label}: done in {seconds:.1f} s")
-        summary[name] = {"status": "ran", "seconds": seconds, **result}
+    summary = {
+        spec.get("name", spec["kind"]): run_stage(spec, ctx, state, f"[{i}/{len(stages)}]", echo)
+        for i, spec in enumerate(stages, 1)
+    }
     return {
         "out": str(root),
         "pipeline": str(path),
         "stages": summary,
         "seconds": time.perf_counter() - start,
     }
+
+
+def run_stage(spec: dict, ctx: Context, state: dict, count: str, echo) -> dict[str, Any]:
+    """Run one stage unless ``state`` records it complete (same options, unchanged inputs,
+    outputs present); record it in ``state`` and in ``pipeline_state.json``."""
+    name = spec.get("name", spec["kind"])
+    kind = STAGES[spec["kind"]]
+    options = {k: v for k, v in spec.items() if k not in COMMON}
+    inputs = stamp(kind.inputs(options, ctx))
+    label = f"{count} {name} ({spec['kind']})"
+    if is_complete(state.get(name), options, inputs):
+        echo(f"{label}: complete, skipped")
+        return {"status": "skipped", **state[name].get("result", {})}
+    echo(f"{label}: running")
+    t0 = time.perf_counter()
+    result = kind.run(options, ctx)
+    seconds = time.perf_counter() - t0
+    state[name] = {
+        "status": "complete",
+        "spec": spec_hash(options),
+        "inputs": inputs,
+        "outputs": result.get("outputs", []),
+        "seconds": seconds,
+        "result": result,
+    }
+    write_state(ctx.root, state)
+    echo(f"{label}: done in {seconds:.1f} s")
+    return {"status": "ran", "seconds": seconds, **result}

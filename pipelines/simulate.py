@@ -24,47 +24,22 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from fluidgan import __version__
 from fluidgan.config import save_toml, to_dict
 from fluidgan.errors import Fault, UserError
-from fluidgan.io.atomic import write_text
+from fluidgan.io import dataset
+from fluidgan.io.dataset import CONFIG, MANIFEST, MANIFEST_LOCK, sim_name, sim_seed, sim_status
 from fluidgan.io.faults import check_free_space, faults_named
 from fluidgan.io.lock import describe_owner, exclusive, is_alive, read_owner, run_lock
 from fluidgan.io.simfile import SimMeta, SimWriter
 from solvers.lowres import derive_low
-from solvers.scene import SceneConfig, concrete_scene
+from solvers.scene import SceneConfig, concrete_scene, solver_settings
+from solvers.simulation import SimulateConfig
+from solvers.simulation import resolve_simulate_config as resolve_config  # noqa: F401 (the stage's)
 from solvers.smoke import Smoke
-
-MANIFEST = "manifest.json"
-CONFIG = "config.toml"
-MANIFEST_LOCK = ".manifest.lock"
-
-
-@dataclass
-class SimulateConfig:
-    """``fluidgan simulate``: how many simulations of which scene, from which seed."""
-
-    sims: int = 1
-    seed: int = 0
-    scene: SceneConfig = field(default_factory=SceneConfig)
-
-    def __post_init__(self):
-        if self.sims < 1:
-            raise ValueError(f"sims must be >= 1, got {self.sims}")
-
-
-def sim_seed(seed: int, index: int) -> int:
-    """The seed of simulation ``index``: independent streams from one dataset seed."""
-    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
-
-
-def sim_name(index: int) -> str:
-    return f"sim_{index:05d}.h5"
 
 
 def shard_indices(sims: int, shard: tuple[int, int]) -> list[int]:
@@ -73,17 +48,6 @@ def shard_indices(sims: int, shard: tuple[int, int]) -> list[int]:
     if not 0 <= k < n:
         raise UserError(f"--shard {k}/{n}: K must be in 0..{n - 1}")
     return list(range(k, sims, n))
-
-
-def solver_settings(scene: SceneConfig) -> dict:
-    return {
-        "name": "fluidgan.solvers.smoke",
-        "advection": scene.advection,
-        "clamp": scene.clamp,
-        "pressure": to_dict(scene.pressure),
-        "dt": scene.dt,
-        "substeps": scene.substeps,
-    }
 
 
 def run_simulation(
@@ -185,31 +149,18 @@ def write_manifest(out: Path, config: SimulateConfig) -> dict:
 
 
 def _write_manifest(out: Path, config: SimulateConfig) -> dict:
-    sims = []
-    for i in range(config.sims):
-        name = sim_name(i)
-        done = (out / name).exists()
-        sims.append(
-            {
-                "index": i,
-                "file": name,
-                "seed": sim_seed(config.seed, i),
-                "status": "complete" if done else "pending",
-                "frames": config.scene.frames,
-            }
-        )
-    manifest = {
-        "format": "fluidgan.dataset",
-        "format_version": 1,
-        "fluidgan_version": __version__,
-        "dim": config.scene.dim,
-        "factor": config.scene.factor,
-        "complete": sum(s["status"] == "complete" for s in sims),
-        "sims": sims,
-        "config": to_dict(config),
-    }
-    write_text(out / MANIFEST, json.dumps(manifest, indent=1))
-    return manifest
+    sims = [
+        {
+            "index": i,
+            "file": sim_name(i),
+            "seed": sim_seed(config.seed, i),
+            "status": sim_status(out, i),
+            "frames": config.scene.frames,
+        }
+        for i in range(config.sims)
+    ]
+    scene = config.scene
+    return dataset.write_manifest(out, scene.dim, scene.factor, sims, to_dict(config))
 
 
 def simulate(
@@ -309,61 +260,3 @@ def _progress(total: int, enabled: bool, desc: str):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit="frame", disable=not enabled, leave=False)
-
-
-def scene_preset(name: str, dim: int | None) -> Path:
-    """``configs/scenes/<name><dim>d.toml`` if it exists, else ``<name>.toml``."""
-    from fluidgan.config import CONFIG_DIR
-
-    folder = CONFIG_DIR / "scenes"
-    candidates = [name] if name[-2:] in ("2d", "3d") else [f"{name}{dim or 2}d", name]
-    for candidate in candidates:
-        path = folder / f"{candidate}.toml"
-        if path.is_file():
-            return path
-    names = sorted(p.stem for p in folder.glob("*.toml"))
-    raise UserError(f"unknown scene {name!r}; available: {', '.join(names)}")
-
-
-def resolve_config(
-    *,
-    scene: str | None = None,
-    config_file: str | os.PathLike | None = None,
-    dim: int | None = None,
-    res: list[int] | None = None,
-    factor: int | None = None,
-    frames: int | None = None,
-    sims: int | None = None,
-    seed: int | None = None,
-    sets: tuple[str, ...] = (),
-) -> SimulateConfig:
-    """Defaults <- scene preset <- ``config_file`` <- explicit options <- ``--set``."""
-    from fluidgan.config import load_toml, merge, resolve
-
-    if res is not None and dim is not None and len(res) not in (1, dim):
-        raise UserError(f"--res {'x'.join(map(str, res))} does not match --dim {dim}")
-    if res is not None and len(res) > 1:
-        dim = len(res)
-    layers = []
-    if scene is not None or config_file is None:
-        layers.append(load_toml(scene_preset(scene or "training", dim)))
-    if config_file is not None:
-        layers.append(load_toml(config_file))
-    base: dict = {}
-    for layer in layers:
-        base = merge(base, layer)
-    preset_dim = base.get("scene", {}).get("dim", 2)
-    options: dict = {"scene": {}}
-    if dim is not None and dim != preset_dim:
-        options["scene"]["dim"] = dim
-        width = base.get("scene", {}).get("res", [128])[0]
-        options["scene"]["res"] = [width] * dim
-    if res is not None:
-        options["scene"]["res"] = res * (dim or preset_dim) if len(res) == 1 else res
-    for key, value in (("factor", factor), ("frames", frames)):
-        if value is not None:
-            options["scene"][key] = value
-    for key, value in (("sims", sims), ("seed", seed)):
-        if value is not None:
-            options[key] = value
-    return resolve(SimulateConfig, base, options, sets=sets)

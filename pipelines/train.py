@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch.utils.data import default_collate
 
-from fluidgan.config import build, load_toml, merge, save_toml, to_dict
+from fluidgan.config import load_toml, save_toml, to_dict
+from fluidgan.config import resolve_config as resolve_config_of
 from fluidgan.data import channel_count, list_sims, make_datasets
 from fluidgan.data.dataset import read_info
 from fluidgan.errors import UserError
+from fluidgan.evaluation.validation import validation_l1
 from fluidgan.io.faults import stage_faults
 from fluidgan.io.lock import run_lock
 from fluidgan.models.generators import normalise_record
@@ -42,7 +43,6 @@ from fluidgan.train.batches import (
 from fluidgan.train.config import TrainConfig
 from fluidgan.train.logging import MetricsLogger, read_metrics
 from fluidgan.train.loop import LoopHooks, ModelSpec, Trainer, fit
-from fluidgan.train.losses import l1_loss
 from fluidgan.train.preview import save_curves, save_preview
 
 
@@ -78,19 +78,40 @@ def train(
         dist.teardown(ctx)
 
 
+def resolve_config(
+    config: str | os.PathLike | None = None,
+    sets: Iterable[str] = (),
+    *,
+    iterations: int | None = None,
+    saved: str | os.PathLike | None = None,
+) -> TrainConfig:
+    """``fluidgan train``'s config: defaults <- ``saved`` (the run directory being resumed:
+    its ``config.toml``, when there is one) <- ``config`` (a TOML file or a preset name
+    under configs/train/) <- ``iterations`` <- ``--set``."""
+    saved_file = Path(saved) / "config.toml" if saved is not None else None
+    base = load_toml(saved_file) if saved_file is not None and saved_file.is_file() else None
+    return resolve_config_of(
+        TrainConfig,
+        base=base,
+        kind="train",
+        preset=config,
+        options={"iterations": iterations},
+        sets=sets,
+    )
+
+
 def run_config(
     config: TrainConfig | Mapping[str, Any] | None,
     run_dir: Path,
     resume: bool,
     iterations: int | None,
 ) -> TrainConfig:
+    """The config :func:`train` runs: ``config`` (None: the run's saved one when resuming,
+    else the defaults) with ``iterations`` when given."""
     if config is None:
-        saved = run_dir / "config.toml"
-        config = load_toml(saved) if resume and saved.is_file() else {}
-    data = to_dict(config) if isinstance(config, TrainConfig) else dict(config)
-    if iterations is not None:
-        data = merge(data, {"iterations": iterations})
-    return build(TrainConfig, data)
+        return resolve_config(iterations=iterations, saved=run_dir if resume else None)
+    data = to_dict(config) if isinstance(config, TrainConfig) else config
+    return resolve_config_of(TrainConfig, base=data, options={"iterations": iterations})
 
 
 def _train(cfg, data_dir, run_dir, ctx, resume, progress, after_iteration) -> dict[str, Any]:
@@ -99,33 +120,10 @@ def _train(cfg, data_dir, run_dir, ctx, resume, progress, after_iteration) -> di
     spec = ModelSpec(
         info.dim, info.factor, channel_count(cfg.data.channels, info.dim), cfg.data.channels
     )
-    previous = ckpt.latest_checkpoint(run_dir)
-    if resume and previous is None:
-        raise UserError(f"--resume: {run_dir} has no checkpoint to resume from")
-    if not resume and previous is not None:
-        raise UserError(
-            f"{run_dir} already holds a run ({previous.name}); "
-            "continue it with --resume or choose another --out"
-        )
-    torch.use_deterministic_algorithms(cfg.deterministic)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    if ctx.device.type == "cuda":
-        torch.backends.cudnn.benchmark = not cfg.deterministic
-
+    previous = previous_checkpoint(run_dir, resume)
+    configure_torch(cfg, ctx)
     trainer = Trainer(cfg, spec, ctx)
-    start = 0
-    if resume:
-        state = ckpt.load_checkpoint(previous)
-        if normalise_record(state["model"]) != spec.record(cfg):
-            raise UserError(
-                f"{previous}: its model {state['model']} does not match this "
-                f"config and dataset {spec.record(cfg)}"
-            )
-        try:
-            start = trainer.load_state_dict(state)
-        except (ValueError, RuntimeError, KeyError) as e:
-            raise UserError(f"{previous}: cannot resume from it ({e})") from None
+    start = restore(trainer, previous, spec, cfg) if resume else 0
     result = {
         "run_dir": str(run_dir),
         "status": "completed",
@@ -141,51 +139,119 @@ def _train(cfg, data_dir, run_dir, ctx, resume, progress, after_iteration) -> di
     if ctx.main:
         run_dir.mkdir(parents=True, exist_ok=True)
         save_toml(to_dict(cfg), run_dir / "config.toml")
-
     streams = data_streams(cfg, data_dir, ctx, start)
     batches = iteration_batches(*streams["train"], ctx.device)
-    logger = MetricsLogger(run_dir, start, cfg.tensorboard) if ctx.main else None
-    previews: list[Path] = []
+    run = RunFiles(run_dir, trainer, start, previous, streams["preview"])
+    hooks = LoopHooks(
+        log=run.log,
+        save=run.save,
+        preview=run.preview,
+        after_iteration=after_iteration or (lambda done, metrics, trainer: None),
+    )
+    try:
+        with stage_faults(
+            run_dir, lambda: inputs, run.completed, "rerun with --resume", run.save_now
+        ):
+            result.update(
+                fit(
+                    trainer,
+                    batches,
+                    start,
+                    cfg.iterations,
+                    hooks,
+                    progress=progress and ctx.main,
+                    checkpoint=previous if ctx.main else None,
+                )
+            )
+    finally:
+        run.close()
+    result["preview"] = str(run.previews[-1]) if run.previews else None
+    return result
 
-    track = {"done": start, "metrics": {}, "saved": previous, "saved_at": start}
 
-    def log(done: int, metrics: dict[str, float]) -> None:
-        track.update(done=done, metrics=metrics)
-        if logger is not None:
-            logger.log(done, metrics)
+def previous_checkpoint(run_dir: Path, resume: bool) -> Path | None:
+    """The newest checkpoint of ``run_dir``: needed to resume, refused otherwise."""
+    previous = ckpt.latest_checkpoint(run_dir)
+    if resume and previous is None:
+        raise UserError(f"--resume: {run_dir} has no checkpoint to resume from")
+    if not resume and previous is not None:
+        raise UserError(
+            f"{run_dir} already holds a run ({previous.name}); "
+            "continue it with --resume or choose another --out"
+        )
+    return previous
 
-    def save(done: int, metrics: dict[str, float]) -> Path | None:
-        if not ctx.main:
+
+def configure_torch(cfg: TrainConfig, ctx: dist.Context) -> None:
+    torch.use_deterministic_algorithms(cfg.deterministic)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if ctx.device.type == "cuda":
+        torch.backends.cudnn.benchmark = not cfg.deterministic
+
+
+def restore(trainer: Trainer, previous: Path, spec: ModelSpec, cfg: TrainConfig) -> int:
+    """Load the checkpoint ``previous`` into ``trainer``; return its iteration."""
+    state = ckpt.load_checkpoint(previous)
+    if normalise_record(state["model"]) != spec.record(cfg):
+        raise UserError(
+            f"{previous}: its model {state['model']} does not match this "
+            f"config and dataset {spec.record(cfg)}"
+        )
+    try:
+        return trainer.load_state_dict(state)
+    except (ValueError, RuntimeError, KeyError) as e:
+        raise UserError(f"{previous}: cannot resume from it ({e})") from None
+
+
+class RunFiles:
+    """What a run writes into its directory as it goes (rank 0 only): metrics rows,
+    checkpoints, previews and curves; and what it had done when it stopped."""
+
+    def __init__(self, run_dir: Path, trainer: Trainer, start: int, previous, preview_batch):
+        self.run_dir, self.trainer, self.cfg = run_dir, trainer, trainer.cfg
+        self.main = trainer.ctx.main
+        self.logger = MetricsLogger(run_dir, start, self.cfg.tensorboard) if self.main else None
+        self.preview_batch = preview_batch
+        self.previews: list[Path] = []
+        self.done, self.metrics, self.saved, self.saved_at = start, {}, previous, start
+
+    def log(self, done: int, metrics: dict[str, float]) -> None:
+        self.done, self.metrics = done, metrics
+        if self.logger is not None:
+            self.logger.log(done, metrics)
+
+    def save(self, done: int, metrics: dict[str, float]) -> Path | None:
+        if not self.main:
             return None
-        path = ckpt.save_checkpoint(
-            trainer.state_dict(done, metrics),
-            ckpt.checkpoint_path(run_dir, done),
-            cfg.keep_checkpoints,
+        self.saved = ckpt.save_checkpoint(
+            self.trainer.state_dict(done, metrics),
+            ckpt.checkpoint_path(self.run_dir, done),
+            self.cfg.keep_checkpoints,
         )
-        track.update(saved=path, saved_at=done)
-        return path
+        self.saved_at = done
+        return self.saved
 
-    def completed() -> str:
+    def save_now(self) -> Path | None:
+        """A vanished input: keep the iterations done since the last checkpoint."""
+        return self.save(self.done, self.metrics) if self.done > self.saved_at else None
+
+    def completed(self) -> str:
         return (
-            f"{track['done']} of {cfg.iterations} iterations done, "
-            f"last checkpoint {track['saved'] or 'none'}"
+            f"{self.done} of {self.cfg.iterations} iterations done, "
+            f"last checkpoint {self.saved or 'none'}"
         )
 
-    def save_now() -> Path | None:  # a vanished input: keep the iterations done
-        if track["done"] > track["saved_at"]:
-            return save(track["done"], track["metrics"])
-        return None
-
-    def preview(done: int) -> dict[str, float]:
+    def preview(self, done: int) -> dict[str, float]:
         """PNG of the first validation tiles and the D_t triplet; validation L1 of G and
         of bi/trilinear interpolation (the baseline to beat); the curves so far."""
-        if not ctx.main:
+        if not self.main:
             return {}
-        batch, triplet = streams["preview"]
-        generated, real_t, fake_t = trainer.sample(batch, triplet)
-        n = cfg.preview_samples
+        batch, triplet = self.preview_batch
+        generated, real_t, fake_t = self.trainer.sample(batch, triplet)
+        n = self.cfg.preview_samples
         path = save_preview(
-            run_dir / "previews" / f"preview_{done:08d}.png",
+            self.run_dir / "previews" / f"preview_{done:08d}.png",
             batch["low"][:n, 0],
             generated[:n, 0],
             batch["high"][:n, 0],
@@ -193,32 +259,15 @@ def _train(cfg, data_dir, run_dir, ctx, resume, progress, after_iteration) -> di
             fake_t,
             title=f"iteration {done}",
         )
-        previews.append(path)
-        mode = "bilinear" if spec.dim == 2 else "trilinear"
-        interp = F.interpolate(batch["low"][:, :1], scale_factor=spec.factor, mode=mode)
-        values = {
-            "val/l1": float(l1_loss(generated, batch["high"])),
-            "val/l1_interp": float(l1_loss(interp, batch["high"])),
-        }
-        save_curves([*read_metrics(run_dir), {"iteration": done, **values}], run_dir / "curves.png")
+        self.previews.append(path)
+        values = validation_l1(generated, batch["low"], batch["high"], self.trainer.spec.factor)
+        rows = [*read_metrics(self.run_dir), {"iteration": done, **values}]
+        save_curves(rows, self.run_dir / "curves.png")
         return values
 
-    hooks = LoopHooks(
-        log=log,
-        save=save,
-        preview=preview,
-        after_iteration=after_iteration or (lambda done, metrics, trainer: None),
-    )
-    try:
-        with stage_faults(run_dir, lambda: inputs, completed, "rerun with --resume", save_now):
-            result.update(
-                fit(trainer, batches, start, cfg.iterations, hooks, progress=progress and ctx.main)
-            )
-    finally:
-        if logger is not None:
-            logger.close()
-    result["preview"] = str(previews[-1]) if previews else None
-    return result
+    def close(self) -> None:
+        if self.logger is not None:
+            self.logger.close()
 
 
 def data_streams(cfg: TrainConfig, data_dir: Path, ctx: dist.Context, start: int):

@@ -51,7 +51,6 @@ from solvers.multigrid import (
 
 MIC_TUNING = 0.97
 MIC_SAFETY = 0.25
-TOL_MODES = ("absolute", "relative")
 
 _KERNEL = {"parallel": True, "cache": True}
 _SUM_KERNEL = {"parallel": True, "cache": True, "fastmath": {"reassoc"}}
@@ -324,6 +323,21 @@ class MIC0:
 
 register_method("mgpcg")(Multigrid)
 
+#: The stopping tolerance ``(tol, level, b) -> max |b - A p|`` allowed, by ``tol_mode``.
+TOL_MODES: Registry[Callable[[float, PoissonLevel, np.ndarray], float]] = Registry(
+    "pressure tol_mode", ordered=True
+)
+
+
+@TOL_MODES.register("absolute")
+def _absolute_tolerance(tol: float, level: PoissonLevel, b: np.ndarray) -> float:
+    return tol
+
+
+@TOL_MODES.register("relative")
+def _relative_tolerance(tol: float, level: PoissonLevel, b: np.ndarray) -> float:
+    return tol * max_abs(level.rows, level.nx, b)
+
 
 # --------------------------------------------------------------------------------------
 # The projector
@@ -383,10 +397,7 @@ class Projector:
             _remove_means(self._b, *self._neumann)
         if not self.warm_start:
             self._p[:] = 0.0
-        tol = self.tol
-        if self.tol_mode == "relative":
-            tol *= max_abs(lv.rows, lv.nx, self._b)
-        iterations, res = self._solve(tol)
+        iterations, res = self._solve(TOL_MODES[self.tol_mode](self.tol, lv, self._b))
         if self._neumann[0].size:
             _remove_means(self._p, *self._neumann)
         _SUBTRACT_GRADIENT[lv.flags.ndim](vel, self._flags, lv.field(self._p))

@@ -218,3 +218,32 @@ def _training_velocity_sources(
             )
         )
     return sources
+
+
+def solver_settings(scene: SceneConfig) -> dict:
+    """How the frames of ``scene`` were computed, as stored in a simulation file."""
+    return {
+        "name": "fluidgan.solvers.smoke",
+        "advection": scene.advection,
+        "clamp": scene.clamp,
+        "pressure": dataclasses.asdict(scene.pressure),
+        "dt": scene.dt,
+        "substeps": scene.substeps,
+    }
+
+
+def coarse_scene(scene: SceneConfig, factor: int) -> SceneConfig:
+    """The concrete high-res scene at ``1/factor`` resolution, one solver step per frame of
+    the same length (a coarse grid needs no substeps for the CFL number; adaptive substeps
+    still guard it). Velocity sources are in cells per time unit: divided by ``factor``."""
+    sources = [
+        dataclasses.replace(s, velocity=[v / factor for v in s.velocity]) for s in scene.sources
+    ]
+    return dataclasses.replace(
+        scene,
+        res=[n // factor for n in scene.res],
+        factor=1,
+        dt=scene.dt * scene.substeps,
+        substeps=1,
+        sources=sources,
+    )

@@ -74,3 +74,106 @@ def test_bad_toml_names_the_file(tmp_path):
     bad.write_text("a = [")
     with pytest.raises(UserError, match="bad.toml: invalid TOML"):
         load_toml(bad)
+
+
+# --- the one resolver: defaults <- base <- preset (extends) <- file <- options <- --set ---
+
+
+@dataclass
+class Checked:
+    n: int = 1
+    name: str = "z"
+    inner: Inner = field(default_factory=Inner)
+
+    def __post_init__(self):
+        if self.n < 0:
+            raise ValueError(f"n must be >= 0, got {self.n}")
+
+
+@pytest.fixture
+def presets(tmp_path, monkeypatch):
+    """configs/kind/: parent.toml, child.toml (extends parent), loop_a/loop_b (a cycle),
+    shape2d.toml and shape3d.toml (dimension variants)."""
+    import fluidgan.config as cfgio
+
+    folder = tmp_path / "kind"
+    folder.mkdir()
+    (folder / "parent.toml").write_text('name = "parent"\nn = 2\n[inner]\nkind = "b"\n')
+    (folder / "child.toml").write_text('extends = "parent"\n[inner]\nsize = [5, 6]\n')
+    (folder / "loop_a.toml").write_text('extends = "loop_b"\n')
+    (folder / "loop_b.toml").write_text('extends = "loop_a"\n')
+    (folder / "shape2d.toml").write_text("n = 20\n")
+    (folder / "shape3d.toml").write_text("n = 30\n")
+    monkeypatch.setattr(cfgio, "CONFIG_DIR", tmp_path)
+    return folder
+
+
+def test_every_layer_overrides_the_one_before(presets, tmp_path):
+    from fluidgan.config import resolve_config
+
+    file = tmp_path / "file.toml"
+    file.write_text('name = "from file"\n[inner]\nkind = "a"\n')
+    cfg = resolve_config(Checked, kind="kind", preset="child")
+    # child extends parent: parent's n and inner.kind, child's inner.size, not parent's name
+    assert cfg == Checked(n=2, name="z", inner=Inner(kind="b", size=(5.0, 6.0)))
+    cfg = resolve_config(
+        Checked,
+        base={"n": 7, "name": "base"},
+        kind="kind",
+        preset="child",
+        file=file,
+        options={"n": 9, "name": None, "inner": {"size": None}},  # None: not given
+        sets=["inner.size=[1, 1]"],
+    )
+    assert cfg == Checked(n=9, name="from file", inner=Inner(kind="a", size=(1.0, 1.0)))
+    # a file given as data works as the file does; --set beats explicit options
+    assert resolve_config(Checked, file={"n": 3}, options={"n": 4}, sets=["n=5"]).n == 5
+
+
+def test_options_may_depend_on_the_preset_and_file_data(presets):
+    from fluidgan.config import resolve_config
+
+    seen = []
+
+    def options(data):
+        seen.append(dict(data))
+        return {"n": data["n"] + 1}
+
+    assert (
+        resolve_config(Checked, kind="kind", preset="parent", file={"n": 4}, options=options).n == 5
+    )
+    assert seen == [{"name": "parent", "n": 4, "inner": {"kind": "b"}}]
+
+
+def test_presets_with_dimension_variants_and_paths(presets):
+    from fluidgan.config import preset_path, resolve_config
+
+    assert preset_path("kind", "shape").name == "shape2d.toml"  # dim unset: 2D
+    assert preset_path("kind", "shape", dim=3).name == "shape3d.toml"
+    assert preset_path("kind", "shape3d", dim=2).name == "shape3d.toml"  # named exactly
+    assert resolve_config(Checked, kind="kind", preset="shape", dim=3).n == 30
+    # a path to a TOML file is read as it is, wherever it lies
+    assert resolve_config(Checked, kind="other", preset=presets / "shape3d.toml").n == 30
+
+
+def test_resolver_errors_are_one_line_user_errors(presets):
+    from fluidgan.config import resolve_config
+
+    with pytest.raises(UserError, match="unknown kind preset 'nope'; available: child, loop_a"):
+        resolve_config(Checked, kind="kind", preset="nope")
+    with pytest.raises(UserError, match="'extends' loops through 'loop_a'"):
+        resolve_config(Checked, kind="kind", preset="loop_a")
+    with pytest.raises(UserError, match="config 'Checked': n must be >= 0, got -1"):
+        resolve_config(Checked, options={"n": -1})  # __post_init__'s ValueError, converted
+    with pytest.raises(UserError, match="unknown config key 'm'"):
+        resolve_config(Checked, sets=["m=1"])
+    with pytest.raises(UserError) as e:
+        resolve_config(Checked, file=presets / "missing.toml")
+    assert "\n" not in str(e.value) and "missing.toml: no such config file" in str(e.value)
+
+
+def test_scene_presets_are_called_scenes_in_errors():
+    from fluidgan.config import preset_path
+
+    with pytest.raises(UserError, match="unknown scene 'nope'; available: .*plume2d"):
+        preset_path("scenes", "nope")

@@ -22,6 +22,8 @@ from fluidgan.train import distributed as dist
 from fluidgan.train.config import TrainConfig
 from fluidgan.train.loop import ModelSpec, Trainer
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {
     "batch_size": 6,
@@ -45,14 +47,6 @@ def run_cli(*args: str) -> int:
     with pytest.raises(SystemExit) as e:
         main(list(args))
     return e.value.code
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture

@@ -17,8 +17,11 @@ import click
 
 from fluidgan import __version__
 from fluidgan.errors import Fault, Interrupted, UserError
+from fluidgan.registry import Registry
 
-COMMANDS = {
+# name -> "module:attribute" of the click command, imported when the command runs
+COMMANDS: Registry[str] = Registry("command")
+for _name, _target in {
     "simulate": "fluidgan.cli.simulate:simulate",
     "info": "fluidgan.cli.info:info",
     "train": "fluidgan.cli.train:train_cmd",
@@ -29,7 +32,8 @@ COMMANDS = {
     "gan": "fluidgan.cli.gan:gan",
     "run": "fluidgan.cli.run:run",
     "import": "fluidgan.cli.importer:import_cmd",
-}
+}.items():
+    COMMANDS.register(_name)(_target)
 
 
 class LazyGroup(click.Group):

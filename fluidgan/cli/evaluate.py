@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from fluidgan.cli.export import split_list
-from fluidgan.cli.options import config_options, quiet_option, show_progress
+from fluidgan.cli.options import config_options, quiet_option, show_progress, split_list
 
 
 @click.command(context_settings={"show_default": True})
@@ -51,13 +50,15 @@ def evaluate(
       fluidgan evaluate --prediction up.h5 --reference sim.h5 --out r --baselines cubic \\
           --set data_range=2.0 --set smoke_threshold=0.05
     """
+    from fluidgan.config import from_command_line
+    from pipelines.evaluate import EvaluateConfig
     from pipelines.evaluate import evaluate as run
-    from pipelines.evaluate import resolve_config
 
     names = None
     if baselines is not None:
         names = [] if baselines.strip().lower() == "none" else split_list(baselines)
-    config = resolve_config(
+    config = from_command_line(
+        EvaluateConfig,
         config_file,
         sets,
         baselines=names,

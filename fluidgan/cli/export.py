@@ -3,18 +3,18 @@ mantaflow ``.uni``)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from fluidgan.cli.options import config_options, quiet_option, show_progress
-
-
-def split_list(value: str | None) -> list[str] | None:
-    """``"a,b"`` -> ["a", "b"]; None stays None."""
-    if value is None:
-        return None
-    return [v.strip() for v in value.split(",") if v.strip()]
+from fluidgan.cli.options import (
+    config_options,
+    frames_option,
+    group_list,
+    groups_option,
+    out_dir_option,
+    quiet_option,
+    show_progress,
+    split_list,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,15 +30,10 @@ def export():
 
 @export.command("vtk")
 @click.argument("input", type=click.Path(dir_okay=False))
-@click.option("--out", type=click.Path(file_okay=False), required=True, help="Output directory.")
-@click.option(
-    "--group",
-    "groups",
-    multiple=True,
-    help="high, low or sr (repeatable or comma-separated); default: every group in the file.",
-)
+@out_dir_option
+@groups_option("high, low or sr")
 @click.option("--fields", help="Comma-separated fields.  [default: density,velocity]")
-@click.option("--frames", help="Frame range A:B (Python slice, e.g. 0:10, -5:); default all.")
+@frames_option
 @config_options
 @quiet_option
 def vtk(input, out, groups, fields, frames, config_file, sets, quiet):
@@ -56,20 +51,13 @@ def vtk(input, out, groups, fields, frames, config_file, sets, quiet):
       fluidgan export vtk up.h5 --out vtk/ --group low,sr,high --frames 10:20
       fluidgan export vtk sim.h5 --out vtk/ --group high --fields density
     """
-    from fluidgan.config import save_toml, to_dict
-    from pipelines.export import export_vtk, resolve_config
+    from fluidgan.config import from_command_line
+    from pipelines.export import ExportConfig, export_vtk
 
-    chosen = [g for item in groups for g in split_list(item)] or None
-    cfg = resolve_config(config_file, sets, groups=chosen, fields=split_list(fields), frames=frames)
-    written = export_vtk(
-        input,
-        out,
-        groups=cfg.groups or None,
-        fields=cfg.fields,
-        frames=cfg.frames or None,
-        progress=show_progress(quiet),
-    )
-    save_toml(to_dict(cfg), Path(out) / "export.config.toml")
+    chosen = group_list(groups)
+    options = dict(groups=chosen, fields=split_list(fields), frames=frames)
+    cfg = from_command_line(ExportConfig, config_file, sets, **options)
+    written = export_vtk(input, out, cfg, progress=show_progress(quiet))
     if not quiet:
         pvd = [p for p in written if p.suffix == ".pvd"]
         click.echo(
@@ -80,14 +68,9 @@ def vtk(input, out, groups, fields, frames, config_file, sets, quiet):
 
 @export.command("uni")
 @click.argument("input", type=click.Path(dir_okay=False))
-@click.option("--out", type=click.Path(file_okay=False), required=True, help="Output directory.")
-@click.option(
-    "--group",
-    "groups",
-    multiple=True,
-    help="high, low or sr (repeatable or comma-separated); default: every group in the file.",
-)
-@click.option("--frames", help="Frame range A:B (Python slice, e.g. 0:10, -5:); default all.")
+@out_dir_option
+@groups_option("high, low or sr")
+@frames_option
 @click.option(
     "--dt", type=float, help="mantaflow time per frame (velocity / dt). [default: the file's dt]"
 )
@@ -111,12 +94,12 @@ def uni(input, out, groups, frames, dt, velocity, config_file, sets, quiet):
       fluidgan export uni up.h5 --out uni/ --group sr
       fluidgan export uni data/sim/sim_00000.h5 --out uni/ --group low,high --frames 0:50
     """
-    from fluidgan.config import save_toml, to_dict
-    from pipelines.export_uni import export_uni, resolve_config
+    from fluidgan.config import from_command_line
+    from pipelines.export_uni import ExportUniConfig, export_uni
 
-    chosen = [g for item in groups for g in split_list(item)] or None
-    cfg = resolve_config(config_file, sets, groups=chosen, frames=frames, dt=dt, velocity=velocity)
+    chosen = group_list(groups)
+    options = dict(groups=chosen, frames=frames, dt=dt, velocity=velocity)
+    cfg = from_command_line(ExportUniConfig, config_file, sets, **options)
     written = export_uni(input, out, cfg, progress=show_progress(quiet))
-    save_toml(to_dict(cfg), Path(out) / "export.config.toml")
     if not quiet:
         click.echo(f"{out}: {len(written)} .uni files (mantaflow grid.load reads them)")

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from fluidgan.cli.options import config_options, quiet_option, show_progress
-from fluidgan.config import load_toml, resolve
+from fluidgan.config import load_toml, resolve_config
 from fluidgan.errors import UserError
 
 
@@ -28,7 +28,7 @@ def user_errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except UserError as e:
-            click.echo(f"Error: {e}", err=True)
+            click.echo(f"error: {e}", err=True)
             sys.exit(2)
 
     return wrapper
@@ -94,7 +94,7 @@ def evaluate(real, fake, config_file, sets, as_json, quiet, no_cache, **given) -
     file_layer = load_toml(config_file) if config_file else {}
     file_layer = file_layer.get("evaluate", file_layer)
     cli_layer = _evaluate_layer(**given, cache=False if no_cache else None)
-    options = resolve(MetricOptions, file_layer, cli_layer, sets=sets)
+    options = resolve_config(MetricOptions, file=file_layer, options=cli_layer, sets=sets)
     progress = not quiet and sys.stderr.isatty()
     result = run_evaluate(real, fake, options, progress=progress)
     click.echo(json.dumps(result, indent=2) if as_json else format_report(result))
@@ -159,6 +159,7 @@ def train_cmd(
     preset, config_file, sets, out_dir, iterations, max_seconds, device, resume, quiet
 ) -> None:
     """Train an image GAN variant from a preset or a TOML config."""
+    from fluidgan.loop import TrainingDiverged
     from pipelines.gan_train import train
 
     if preset and config_file:
@@ -177,8 +178,8 @@ def train_cmd(
             progress=show_progress(quiet),
             max_seconds=max_seconds,
         )
-    except FloatingPointError as e:
-        raise click.ClickException(f"training diverged: {e}") from None
+    except TrainingDiverged as e:  # one line: the metric, the iteration, the checkpoint
+        raise click.ClickException(str(e)) from None
     if not quiet:
         click.echo(_train_summary(result))
 

@@ -53,9 +53,11 @@ def mantaflow(src, out, dt, frames, factor, overwrite, config_file, sets, quiet)
       fluidgan import mantaflow runs/plume3d --out data/plume3d --dt 0.5 --frames 20:120
       fluidgan import mantaflow my_sim --out data/mine --factor 2
     """
-    from pipelines.import_mantaflow import import_mantaflow, resolve_config
+    from fluidgan.config import from_command_line
+    from pipelines.import_mantaflow import ImportConfig, import_mantaflow
 
-    config = resolve_config(config_file, sets, dt=dt, frames=frames, factor=factor)
+    options = dict(dt=dt, frames=frames, factor=factor)
+    config = from_command_line(ImportConfig, config_file, sets, **options)
     manifest = import_mantaflow(
         src, out, config, overwrite=overwrite, progress=show_progress(quiet)
     )

@@ -43,3 +43,38 @@ def parse_fraction(value: str, option: str) -> tuple[int, int]:
     if n < 1:
         raise UserError(f"{option} {value!r}: N must be >= 1")
     return k, n
+
+
+def split_list(value: str | None) -> list[str] | None:
+    """``"a,b"`` -> ["a", "b"]; None stays None."""
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def group_list(groups: tuple[str, ...]) -> list[str] | None:
+    """``--group`` values, repeated or comma-separated, as one list; None when not given."""
+    return [g for item in groups for g in split_list(item)] or None
+
+
+def groups_option(names: str):
+    """``--group`` of a command that reads a simulation file; ``names``: the groups as
+    the help lists them ("high, low or sr")."""
+    return click.option(
+        "--group",
+        "groups",
+        multiple=True,
+        help=f"{names} (repeatable or comma-separated); default: every group in the file.",
+    )
+
+
+def frames_option(fn):
+    return click.option(
+        "--frames", help="Frame range A:B (Python slice, e.g. 0:10, -5:); default all."
+    )(fn)
+
+
+def out_dir_option(fn):
+    return click.option(
+        "--out", type=click.Path(file_okay=False), required=True, help="Output directory."
+    )(fn)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from fluidgan.cli.export import split_list
-from fluidgan.cli.options import config_options, quiet_option
+from fluidgan.cli.options import (
+    config_options,
+    frames_option,
+    group_list,
+    groups_option,
+    quiet_option,
+)
 
 
 @click.command(context_settings={"show_default": True})
@@ -15,18 +18,13 @@ from fluidgan.cli.options import config_options, quiet_option
 @click.option(
     "--out", type=click.Path(dir_okay=False), required=True, help="FILE.png, FILE.gif or FILE.mp4."
 )
-@click.option(
-    "--group",
-    "groups",
-    multiple=True,
-    help="low, sr or high (repeatable or comma-separated); default: every group in the file.",
-)
+@groups_option("low, sr or high")
 @click.option(
     "--field",
     type=click.Choice(["density", "velocity", "vorticity"]),
     help="velocity: |v| in high-res cells/frame; vorticity: curl in 1/frame.  [default: density]",
 )
-@click.option("--frames", help="Frame range A:B (Python slice, e.g. 0:10, -5:); default all.")
+@frames_option
 @click.option("--count", type=click.IntRange(1), help="Frames in a PNG.  [default: 4]")
 @click.option("--fps", type=click.IntRange(1), help="Frames per second (GIF/MP4).  [default: 12]")
 @click.option(
@@ -47,23 +45,12 @@ def preview(input, out, groups, field, frames, count, fps, max_frames, config_fi
       fluidgan preview up.h5 --out up.gif --group low,sr,high --frames 0:40
       fluidgan preview sim.h5 --out vort.mp4 --field vorticity --fps 24
     """
-    from fluidgan.config import save_toml, to_dict
+    from fluidgan.config import from_command_line
+    from pipelines.preview import PreviewConfig
     from pipelines.preview import preview as run
-    from pipelines.preview import resolve_config
 
-    chosen = [g for item in groups for g in split_list(item)] or None
     options = dict(field=field, frames=frames, count=count, fps=fps, max_frames=max_frames)
-    cfg = resolve_config(config_file, sets, groups=chosen, **options)
-    path = run(
-        input,
-        out,
-        cfg.groups or None,
-        cfg.field,
-        cfg.frames or None,
-        count=cfg.count,
-        fps=cfg.fps,
-        max_frames=cfg.max_frames,
-    )
-    save_toml(to_dict(cfg), Path(path).with_name(Path(path).stem + ".config.toml"))
+    cfg = from_command_line(PreviewConfig, config_file, sets, groups=group_list(groups), **options)
+    path = run(input, out, cfg)
     if not quiet:
         click.echo(f"{path}")

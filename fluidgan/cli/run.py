@@ -9,10 +9,10 @@ from fluidgan.cli.options import quiet_option, show_progress
 HELP = """Run a chain of stages from PIPELINE.toml; without it, the embedded 2D quickstart.
 
 \b
-The quickstart (configs/pipelines/quickstart2d.toml, about 3 minutes on 2 idle CPU
-cores): simulate a small 2D training set and a held-out plume, train the small
-generator briefly, upscale the plume, export low/SR/high as VTK for ParaView, write a
-PNG preview and an evaluation report (report/report.md).
+The quickstart (configs/pipelines/quickstart2d.toml, 6-10 minutes on 2 CPU cores):
+simulate a small 2D training set and a held-out plume, train the fast generator (1000
+iterations), upscale the plume, export low/SR/high as VTK for ParaView, write a PNG
+preview and an evaluation report (report/report.md).
 
 \b
 A pipeline file is a list of [[stage]] tables: kind = simulate | train | upscale |

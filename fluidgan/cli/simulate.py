@@ -38,23 +38,7 @@ def parse_res(value: str | None) -> list[int] | None:
 @click.option("--overwrite", is_flag=True, help="Replace an existing dataset.")
 @click.option("--preview", is_flag=True, help="Write PNG/GIF previews of every simulation.")
 @quiet_option
-def simulate(
-    config_file,
-    sets,
-    scene,
-    dim,
-    res,
-    factor,
-    sims,
-    frames,
-    seed,
-    workers,
-    shard,
-    out,
-    overwrite,
-    preview,
-    quiet,
-):
+def simulate(config_file, sets, res, workers, shard, out, overwrite, preview, quiet, **options):
     """Simulate smoke and write paired low/high-res HDF5 files.
 
     \b
@@ -67,17 +51,8 @@ def simulate(
     from pipelines.simulate import resolve_config
     from pipelines.simulate import simulate as run
 
-    config = resolve_config(
-        scene=scene,
-        config_file=config_file,
-        dim=dim,
-        res=parse_res(res),
-        factor=factor,
-        frames=frames,
-        sims=sims,
-        seed=seed,
-        sets=sets,
-    )
+    # options: scene, dim, factor, sims, frames, seed
+    config = resolve_config(config_file=config_file, res=parse_res(res), sets=sets, **options)
     manifest = run(
         config,
         out,

@@ -20,16 +20,6 @@ Examples:
 """
 
 
-def config_layer(value: str) -> dict:
-    """``--config``: a TOML file, or the name of a preset in configs/train/."""
-    from fluidgan.config import load_toml, preset_path
-
-    path = Path(value)
-    if path.is_file() or path.suffix == ".toml":
-        return load_toml(path)
-    return load_toml(preset_path("train", value))
-
-
 DIRECTORY = click.Path(file_okay=False)
 DATA_HELP = "Dataset directory written by `fluidgan simulate`."
 OUT_HELP = "Run directory: config, checkpoints, metrics, previews."
@@ -53,20 +43,12 @@ def train_cmd(config_file, sets, data_dir, out_dir, iterations, device, resume, 
     --resume the run's saved config.toml is the base that --config and --set override.
     Ctrl-C (or SIGTERM) stops after the current iteration and writes a checkpoint.
     """
-    from fluidgan.config import load_toml, resolve
-    from fluidgan.train.config import TrainConfig
     from fluidgan.train.loop import TrainingDiverged
-    from pipelines.train import train
+    from pipelines.train import resolve_config, train
 
-    layers = []
-    saved = Path(out_dir) / "config.toml"
-    if resume and saved.is_file():
-        layers.append(load_toml(saved))
-    if config_file:
-        layers.append(config_layer(config_file))
-    if iterations is not None:
-        layers.append({"iterations": iterations})
-    cfg = resolve(TrainConfig, *layers, sets=sets)
+    cfg = resolve_config(
+        config_file, sets, iterations=iterations, saved=out_dir if resume else None
+    )
     if not Path(data_dir).is_dir():
         raise UserError(f"--data {data_dir}: no such dataset directory")
     try:

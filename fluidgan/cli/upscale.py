@@ -63,7 +63,7 @@ Examples:
 @click.option("--overlap", type=click.IntRange(0), help="Low-res cells cropped per interior face.")
 @click.option("--memory-mb", type=click.FloatRange(min=1), help="Budget of one pass. [4096]")
 @click.option("--batch", type=click.IntRange(1), help="Frames (or tiles) per pass.")
-@click.option("--sr-velocity", type=click.Choice(["zero", "linear"]), help="/sr/velocity.")
+@click.option("--sr-velocity", metavar="NAME", help="/sr/velocity: zero or linear. [zero]")
 @click.option("--simulate-scene", help="Coarse mode: a scene preset (plume, training, …).")
 @click.option("--dim", type=click.IntRange(2, 3), help="Coarse mode: 2 or 3 dimensions.")
 @click.option("--res", help="Coarse mode: the simulated coarse grid, N or NXxNY[xNZ].")
@@ -80,56 +80,33 @@ def upscale(
     input_path,
     out,
     frames,
-    device,
-    tile,
-    overlap,
-    memory_mb,
-    batch,
-    sr_velocity,
     simulate_scene,
     dim,
     res,
     sim_frames,
     seed,
-    compare_frames,
     quiet,
+    **options,
 ):
-    from pipelines.upscale import model_info, resolve_config, upscale_coarse
+    from pipelines.upscale import resolve_config
     from pipelines.upscale import upscale as run
 
-    coarse = simulate_scene is not None or any(s.startswith("simulate.") for s in sets)
-    if coarse and input_path:
-        raise UserError("--input and --simulate-scene exclude each other: pick one source")
     coarse_only = {"--dim": dim, "--res": res, "--sim-frames": sim_frames, "--seed": seed}
-    if input_path and any(v is not None for v in coarse_only.values()):
-        given = next(k for k, v in coarse_only.items() if v is not None)
-        raise UserError(f"{given} is for coarse mode (--simulate-scene), not with --input")
-    if coarse and frames:
-        raise UserError("--frames A:B selects frames of --input; in coarse mode use --sim-frames")
-    coarse_res = parse_res(res)
+    given = [k for k, v in coarse_only.items() if v is not None]
+    if input_path and simulate_scene is None and given:
+        raise UserError(f"{given[0]} is for coarse mode (--simulate-scene), not with --input")
     config = resolve_config(
         config_file,
         sets,
+        checkpoint=checkpoint,
         scene=simulate_scene,
         dim=dim,
-        coarse_res=coarse_res,
-        factor=model_info(checkpoint)["factor"] if coarse_res else None,
+        coarse_res=parse_res(res),
         frames=sim_frames,
         seed=seed,
-        device=device,
-        tile=tile,
-        overlap=overlap,
-        memory_mb=memory_mb,
-        batch=batch,
-        sr_velocity=sr_velocity,
-        compare_frames=compare_frames,
+        **options,  # device, tile, overlap, memory_mb, batch, sr_velocity, compare_frames
     )
-    if config.simulate is not None:
-        result = upscale_coarse(checkpoint, out, config, progress=show_progress(quiet))
-    elif input_path:
-        result = run(checkpoint, input_path, out, config, frames, progress=show_progress(quiet))
-    else:
-        raise UserError("give --input FILE, or --simulate-scene NAME for coarse-simulation mode")
+    result = run(checkpoint, input_path, out, config, frames, progress=show_progress(quiet))
     if not quiet:
         click.echo(summary_line(result))
         for note in result.get("notes", []):

@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from fluidgan.io.atomic import atomic_path, write_text
+from fluidgan.registry import Registry
 
 # (key, header, better): the columns of the main table; ↑ higher is better, ↓ lower,
 # → 1 closer to one is better
@@ -42,14 +43,15 @@ COLUMNS = (
     ("fid", "FID", "↓"),
     ("kid", "KID", "↓"),
 )
-STYLES = {
-    "reference": {"color": "black", "lw": 2.2},
-    "low": {"color": "0.55", "ls": "--"},
-    "model": {"color": "tab:red", "lw": 1.8},
-    "nearest": {"color": "tab:blue", "ls": ":"},
-    "linear": {"color": "tab:green", "ls": "-."},
-    "cubic": {"color": "tab:purple", "ls": "--"},
-}
+#: Line styles of the curves in the plots, by the method or field they show; a curve of
+#: any other name gets matplotlib's next colour.
+STYLES: Registry[dict[str, Any]] = Registry("curve style", ordered=True)
+STYLES.register("reference")({"color": "black", "lw": 2.2})
+STYLES.register("low")({"color": "0.55", "ls": "--"})
+STYLES.register("model")({"color": "tab:red", "lw": 1.8})
+STYLES.register("nearest")({"color": "tab:blue", "ls": ":"})
+STYLES.register("linear")({"color": "tab:green", "ls": "-."})
+STYLES.register("cubic")({"color": "tab:purple", "ls": "--"})
 
 
 def json_safe(value: Any) -> Any:

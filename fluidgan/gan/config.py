@@ -30,12 +30,11 @@ from fluidgan.gan.data import DATASETS, DOMAIN_TRANSFORMS
 from fluidgan.gan.games import GAMES
 from fluidgan.gan.losses import LOSSES, get_loss
 from fluidgan.gan.regularizers import REGULARIZERS, make_hook
-
-OPTIMIZERS = ("adam", "rmsprop", "sgd")
+from fluidgan.optim import OPTIMIZERS
 
 
 @dataclass
-class ModelConfig:
+class GanModelConfig:
     game: str = "gan"
     generator: str = "dcgan"
     discriminator: str = "dcgan"
@@ -48,14 +47,14 @@ class ModelConfig:
 
 
 @dataclass
-class LossConfig:
+class GanLossConfig:
     name: str = "nsgan"
     params: dict[str, Any] = field(default_factory=dict)
     g_weight: float = 1.0  # weight of the adversarial G term (0: e.g. feature matching only)
 
 
 @dataclass
-class OptimConfig:
+class GanOptimConfig:
     name: str = "adam"
     lr_g: float = 2e-4
     lr_d: float = 2e-4
@@ -65,7 +64,7 @@ class OptimConfig:
 
 
 @dataclass
-class DataConfig:
+class GanDataConfig:
     name: str = "digits"
     path: str | None = None
     size: int | list[int] | None = 16  # H = W, [H, W], or None: as stored
@@ -76,7 +75,7 @@ class DataConfig:
 
 
 @dataclass
-class TrainConfig:
+class GanTrainConfig:
     """Cadences are in iterations (one iteration = d_steps D updates + g_steps G updates)."""
 
     iterations: int = 2000
@@ -92,7 +91,7 @@ class TrainConfig:
 
 
 @dataclass
-class EvalConfig:
+class GanEvalConfig:
     """FID / IS of generated samples, logged while training (fluidgan.metrics).
 
     metrics: names for ``gan evaluate`` (fid, kid, is, pr); [] turns evaluation off.
@@ -113,16 +112,16 @@ class EvalConfig:
 @dataclass
 class GanConfig:
     name: str = "custom"
-    model: ModelConfig = field(default_factory=ModelConfig)
-    loss: LossConfig = field(default_factory=LossConfig)
+    model: GanModelConfig = field(default_factory=GanModelConfig)
+    loss: GanLossConfig = field(default_factory=GanLossConfig)
     regularizers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    data: DataConfig = field(default_factory=DataConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
+    optim: GanOptimConfig = field(default_factory=GanOptimConfig)
+    data: GanDataConfig = field(default_factory=GanDataConfig)
+    train: GanTrainConfig = field(default_factory=GanTrainConfig)
+    eval: GanEvalConfig = field(default_factory=GanEvalConfig)
 
 
-def image_size(data: DataConfig) -> tuple[int, int] | None:
+def image_size(data: GanDataConfig) -> tuple[int, int] | None:
     if data.size is None:
         return None
     size = (data.size, data.size) if isinstance(data.size, int) else tuple(data.size)
@@ -137,20 +136,10 @@ def preset_names() -> list[str]:
 
 def read_preset(source: str | os.PathLike, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
     """A preset (name under configs/gan/ or a TOML path) as plain data, ``extends``
-    resolved: the named preset's data overridden by this one's."""
-    path = Path(source)
-    if not (path.suffix == ".toml" or path.exists()):
-        path = cfgio.preset_path("gan", str(source))
-    data = cfgio.load_toml(path)
-    parent = data.pop("extends", None)
-    data.setdefault("name", path.stem)
-    if parent is None:
-        return data
-    if parent in _seen:
-        raise UserError(f"{path}: 'extends' loops through {parent!r}")
-    base = read_preset(parent, (*_seen, path.stem))
-    base.pop("name", None)
-    return cfgio.merge(base, data)
+    resolved (see :func:`fluidgan.config.read_preset`); ``name`` defaults to its own."""
+    data = cfgio.read_preset("gan", source, _seen=_seen)
+    data.setdefault("name", Path(source).stem)
+    return data
 
 
 def load_config(
@@ -168,7 +157,7 @@ def load_config(
         base = {}
     else:
         base = read_preset(source)
-    return check(cfgio.resolve(GanConfig, base, overrides, sets=sets))
+    return check(cfgio.resolve_config(GanConfig, base=base, options=overrides, sets=sets))
 
 
 def check(cfg: GanConfig) -> GanConfig:
@@ -187,7 +176,7 @@ def check(cfg: GanConfig) -> GanConfig:
             raise UserError(f"regularizers.{name} must be a table of parameters, got {params!r}")
         make_hook(name, dict(params))
     if cfg.optim.name not in OPTIMIZERS:
-        raise UserError(f"optim.name is {cfg.optim.name!r}; valid: {', '.join(OPTIMIZERS)}")
+        raise UserError(f"optim.name is {cfg.optim.name!r}; valid: {', '.join(OPTIMIZERS.names())}")
     for key in ("d_steps", "g_steps"):
         if getattr(cfg.optim, key) < 1:
             raise UserError(f"optim.{key} must be ≥ 1")
@@ -209,13 +198,13 @@ def check(cfg: GanConfig) -> GanConfig:
 __all__ = [
     "LOSSES",
     "REGULARIZERS",
-    "DataConfig",
-    "EvalConfig",
     "GanConfig",
-    "LossConfig",
-    "ModelConfig",
-    "OptimConfig",
-    "TrainConfig",
+    "GanDataConfig",
+    "GanEvalConfig",
+    "GanLossConfig",
+    "GanModelConfig",
+    "GanOptimConfig",
+    "GanTrainConfig",
     "check",
     "load_config",
     "preset_names",

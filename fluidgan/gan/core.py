@@ -4,6 +4,7 @@ built from, what a discriminator returns, and the adversarial pair a training st
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,28 @@ from fluidgan.registry import Registry
 
 __all__ = ["Registry"]  # re-exported: the zoo's modules import it from here
 
-CONDITIONING = ("none", "concat", "acgan", "projection")
+#: How the class label enters G and D (``model.conditional``), see :class:`NetSpec`.
+CONDITIONING: Registry[str] = Registry("model.conditional", ordered=True)
+CONDITIONING.register("none")("unconditional")
+CONDITIONING.register("concat")("one-hot label joined to the input of G and D (cGAN)")
+CONDITIONING.register("acgan")("label into G; D predicts it with an auxiliary head")
+CONDITIONING.register("projection")("label embedding projected onto D's features")
+
+#: Elementwise distances between two image batches (the ``distance`` options of the cycle
+#: game and the autoencoder discriminator).
+DISTANCES: Registry[Callable[[Tensor, Tensor], Tensor]] = Registry("distance", ordered=True)
+
+
+@DISTANCES.register("l1")
+def absolute_difference(a: Tensor, b: Tensor) -> Tensor:
+    """|a - b|."""
+    return (a - b).abs()
+
+
+@DISTANCES.register("l2")
+def squared_difference(a: Tensor, b: Tensor) -> Tensor:
+    """(a - b)²."""
+    return (a - b) ** 2
 
 
 @dataclass(frozen=True)

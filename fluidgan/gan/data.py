@@ -192,6 +192,22 @@ def _smoke_files(path: Path) -> list[Path]:
     return files
 
 
+#: The images a 3D frame gives (``data.options.slices``): ``(volumes, stride) -> images``
+#: for every ``stride``-th volume of a (T, Z, Y, X) dataset, images (N, Y, X).
+SLICES: Registry[Callable[[Any, int], np.ndarray]] = Registry("slices", ordered=True)
+
+
+@SLICES.register("middle")
+def _middle_slices(ds: Any, stride: int) -> np.ndarray:
+    return ds[::stride, ds.shape[1] // 2]
+
+
+@SLICES.register("all")
+def _every_strideth_slice(ds: Any, stride: int) -> np.ndarray:
+    frames = ds[::stride]
+    return frames[:, ::stride].reshape(-1, *frames.shape[2:])
+
+
 def _read_frames(h5: Any, key: str, where: Path, slices: str, stride: int) -> np.ndarray:
     """(T, [Z,] Y, X) -> (N, Y, X): every ``stride``-th frame; 3D: the middle z slice of
     each ('middle') or every ``stride``-th z slice ('all')."""
@@ -200,11 +216,8 @@ def _read_frames(h5: Any, key: str, where: Path, slices: str, stride: int) -> np
     ds = h5[key]
     if ds.ndim == 3:
         return ds[::stride]
-    if ds.ndim == 4 and slices == "middle":
-        return ds[::stride, ds.shape[1] // 2]
     if ds.ndim == 4:
-        frames = ds[::stride]
-        return frames[:, ::stride].reshape(-1, *frames.shape[2:])
+        return SLICES[slices](ds, stride)
     raise UserError(f"{where}: '/{key}' has shape {ds.shape}; expected (T, [Z,] Y, X)")
 
 
@@ -238,8 +251,8 @@ def load_smoke_frames(
     """
     import h5py
 
-    if slices not in ("middle", "all"):
-        raise UserError(f"data.options.slices is {slices!r}; valid: middle, all")
+    if slices not in SLICES:
+        raise UserError(f"data.options.slices is {slices!r}; valid: {', '.join(SLICES)}")
     if stride < 1:
         raise UserError(f"data.options.stride must be ≥ 1, got {stride}")
     frames, names = [], []

@@ -32,7 +32,7 @@ from fluidgan.gan.architectures.lapgan import (
     laplacian_pyramid,
     upsample,
 )
-from fluidgan.gan.core import NetSpec, Pair, Registry
+from fluidgan.gan.core import DISTANCES, NetSpec, Pair, Registry
 from fluidgan.gan.data import DOMAIN_TRANSFORMS, ImageData, two_domains
 
 GAMES: Registry[type] = Registry("game")
@@ -210,7 +210,7 @@ class LAPGAN(NoiseGame):
 
 def cycle_distance(x: Tensor, y: Tensor, distance: str) -> Tensor:
     """Mean |x - y| ('l1', CycleGAN, DualGAN) or mean (x - y)² ('l2', DiscoGAN)."""
-    return (x - y).abs().mean() if distance == "l1" else ((x - y) ** 2).mean()
+    return DISTANCES[distance](x, y).mean()
 
 
 def cycle_loss(a: Tensor, rec_a: Tensor, b: Tensor, rec_b: Tensor, distance: str) -> Tensor:
@@ -237,8 +237,10 @@ class CycleGame:
     ):
         if spec.labelled:
             raise UserError("game 'cycle' is unconditional; set model.conditional='none'")
-        if distance not in ("l1", "l2"):
-            raise UserError(f"model.game_options.distance is {distance!r}; valid: l1, l2")
+        if distance not in DISTANCES:
+            raise UserError(
+                f"model.game_options.distance is {distance!r}; valid: {', '.join(DISTANCES)}"
+            )
         self.spec, self.model, self.paired = spec, model, False
         self.cycle_weight, self.distance, self.identity_weight = (
             cycle_weight,

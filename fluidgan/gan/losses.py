@@ -34,6 +34,8 @@ class Loss:
         clipping, WGAN-GP's penalty); the config adds it with defaults when absent.
     update: for stateful losses (BEGAN's k_t), called after every D step with detached
         outputs; returns values to log. ``state`` is saved in checkpoints.
+    energy: D's output is an energy (an autoencoder's reconstruction error), not a logit
+        or a critic score: the loss needs an autoencoder discriminator.
     """
 
     name: str
@@ -44,6 +46,7 @@ class Loss:
     companion: str | None = None
     update: Callable[[Tensor, Tensor], dict[str, float]] | None = None
     state: dict[str, Any] = field(default_factory=dict)
+    energy: bool = False
 
     def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
         return self.d_real(real_out) + self.d_fake(fake_out)
@@ -173,44 +176,53 @@ class Divergence:
 
 LOG2 = math.log(2.0)
 
-# Nowozin, Cseke & Tomioka 2016, Tables 1 and 2.
-DIVERGENCES: dict[str, Divergence] = {
-    "kl": Divergence(
+# Nowozin, Cseke & Tomioka 2016, Tables 1 and 2; listed in the paper's order.
+DIVERGENCES: Registry[Divergence] = Registry("f-divergence", ordered=True)
+DIVERGENCES.register("kl")(
+    Divergence(
         f=lambda u: u * torch.log(u),
         f_prime=lambda u: 1 + torch.log(u),
         activation=lambda v: v,
         conjugate=lambda t: torch.exp(t - 1),
         conjugate_of_activation=lambda v: torch.exp(v - 1),
-    ),
-    "reverse_kl": Divergence(
+    )
+)
+DIVERGENCES.register("reverse_kl")(
+    Divergence(
         f=lambda u: -torch.log(u),
         f_prime=lambda u: -1 / u,
         activation=lambda v: -torch.exp(-v),
         conjugate=lambda t: -1 - torch.log(-t),
         conjugate_of_activation=lambda v: v - 1,
-    ),
-    "pearson": Divergence(
+    )
+)
+DIVERGENCES.register("pearson")(
+    Divergence(
         f=lambda u: (u - 1) ** 2,
         f_prime=lambda u: 2 * (u - 1),
         activation=lambda v: v,
         conjugate=lambda t: t**2 / 4 + t,
         conjugate_of_activation=lambda v: v**2 / 4 + v,
-    ),
-    "hellinger": Divergence(
+    )
+)
+DIVERGENCES.register("hellinger")(
+    Divergence(
         f=lambda u: (torch.sqrt(u) - 1) ** 2,
         f_prime=lambda u: 1 - 1 / torch.sqrt(u),
         activation=lambda v: 1 - torch.exp(-v),
         conjugate=lambda t: t / (1 - t),
         conjugate_of_activation=lambda v: torch.expm1(v),
-    ),
-    "js": Divergence(
+    )
+)
+DIVERGENCES.register("js")(
+    Divergence(
         f=lambda u: -(u + 1) * torch.log((1 + u) / 2) + u * torch.log(u),
         f_prime=lambda u: torch.log(2 * u / (1 + u)),
         activation=lambda v: LOG2 - F.softplus(-v),
         conjugate=lambda t: -torch.log(2 - torch.exp(t)),
         conjugate_of_activation=lambda v: F.softplus(v) - LOG2,
-    ),
-}
+    )
+)
 
 
 @LOSSES.register("fgan")
@@ -247,6 +259,7 @@ def ebgan(margin: float = 1.0) -> Loss:
     """
     return Loss(
         "ebgan",
+        energy=True,
         d_real=lambda r: r.mean(),
         d_fake=lambda f: F.relu(margin - f).mean(),
         g=lambda f: f.mean(),
@@ -271,6 +284,7 @@ def began(gamma: float = 0.5, lambda_k: float = 1e-3, k0: float = 0.0) -> Loss:
 
     return Loss(
         "began",
+        energy=True,
         d_real=lambda r: r.mean(),
         d_fake=lambda f: -state["k"] * f.mean(),
         g=lambda f: f.mean(),

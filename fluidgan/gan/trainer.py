@@ -6,7 +6,8 @@ One iteration: ``d_steps`` discriminator updates, then ``g_steps`` generator upd
 Losses go to ``log.jsonl``; sample grids to ``samples/iter_NNNNNN.png``; the checkpoint
 ``checkpoint.pt`` (written atomically) holds every network, optimiser, the EMA, loss and
 regulariser state, the data order and the RNG states, so ``resume=True`` continues
-bit-for-bit where it stopped.
+bit-for-bit where it stopped. The loop around the iterations (cadence, stop requests,
+finite check, progress, status) is the skeleton both trainers share, :mod:`fluidgan.loop`.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from fluidgan import config as cfgio
+from fluidgan import loop
 from fluidgan.device import resolve_device
 from fluidgan.errors import UserError
 from fluidgan.gan.config import GanConfig, image_size, load_config
@@ -35,20 +37,13 @@ from fluidgan.gan.games import GAMES
 from fluidgan.gan.losses import Loss, get_loss
 from fluidgan.gan.regularizers import Hook, make_hook
 from fluidgan.gan.sample import generate, reference_images, save_grid, to_uint8
-from fluidgan.interrupt import StopRequest
-from fluidgan.io.atomic import atomic_path
+from fluidgan.optim import OPTIMIZERS
 
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.jsonl"
 CHECKPOINT_FORMAT = "fluidgan.gan.checkpoint"
 
 EvaluateFn = Callable[[np.ndarray, np.ndarray], dict[str, float]]
-
-OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
-    "adam": lambda params, lr, betas: torch.optim.Adam(params, lr=lr, betas=betas),
-    "rmsprop": lambda params, lr, betas: torch.optim.RMSprop(params, lr=lr),
-    "sgd": lambda params, lr, betas: torch.optim.SGD(params, lr=lr, momentum=betas[0]),
-}
 
 
 @dataclass
@@ -96,7 +91,7 @@ def build_run(cfg: GanConfig, device: str | torch.device = "cpu") -> Run:
     o = cfg.optim
     lrs = {"g": o.lr_g, "d": o.lr_d, "e": o.lr_g}
     optimizers = {
-        role: OPTIMIZERS[o.name](nets.parameters(), lrs[role], tuple(o.betas))
+        role: OPTIMIZERS.get(o.name)(nets.parameters(), lrs[role], tuple(o.betas))
         for role, nets in models.items()
     }
     return Run(
@@ -252,9 +247,7 @@ def checkpoint_state(run: Run) -> dict[str, Any]:
 
 def save_checkpoint(run: Run, path: str | os.PathLike) -> Path:
     """Write atomically: a temporary file, then rename over the old checkpoint."""
-    with atomic_path(path) as tmp:
-        torch.save(checkpoint_state(run), tmp)
-    return Path(path)
+    return loop.save_atomically(checkpoint_state(run), path)
 
 
 def read_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> dict:
@@ -310,12 +303,6 @@ def _trim_log(path: Path, iteration: int) -> None:
     path.write_text("".join(line + "\n" for line in keep))
 
 
-def _finite(logs: dict[str, float], iteration: int) -> None:
-    bad = [k for k, v in logs.items() if not np.isfinite(v)]
-    if bad:
-        raise FloatingPointError(f"iteration {iteration}: non-finite {', '.join(bad)}")
-
-
 def available(run: Run, n: int) -> int:
     """n, or fewer when the game has fewer distinct samples (cycle models: |A|)."""
     limit = run.game.capacity(run.sources)
@@ -333,8 +320,44 @@ def _evaluate(run: Run, evaluate_fn: EvaluateFn) -> dict[str, float]:
         return {**evaluate_fn(to_uint8(fake), reference_images(run)), "n_fake": n}
 
 
-def _due(iteration: int, every: int, last: bool) -> bool:
-    return last or (every > 0 and iteration % every == 0)
+class RunFiles:
+    """What the cadence tasks write into the run directory: loss rows and metric rows in
+    ``log.jsonl``, sample grids in ``samples/``; the last grid and metrics are kept."""
+
+    def __init__(self, run: Run, out: Path, log: TextIO, evaluate_fn: EvaluateFn | None):
+        self.run, self.out, self.log, self.evaluate_fn = run, out, log, evaluate_fn
+        self.grid: Path | None = None
+        self.metrics: dict[str, float] = {}
+
+    def tasks(self) -> list[loop.Task]:
+        """Losses every log_every, a grid every sample_every, metrics every eval.every
+        iterations (0: only at the end), each also after the last iteration."""
+        t = self.run.cfg.train
+        tasks = [
+            loop.Task(t.log_every, self.write_losses, at_end=True),
+            loop.Task(t.sample_every, self.write_grid, at_end=True),
+        ]
+        if self.evaluate_fn is not None:
+            tasks.append(loop.Task(self.run.cfg.eval.every, self.write_metrics, at_end=True))
+        return tasks
+
+    def write(self, row: dict[str, Any]) -> None:
+        self.log.write(json.dumps(row) + "\n")
+        self.log.flush()
+
+    def write_losses(self, done: int, logs: dict[str, float]) -> None:
+        self.write({"iteration": done, **logs})
+
+    def write_grid(self, done: int, logs: dict[str, float]) -> None:
+        t = self.run.cfg.train
+        self.grid = self.out / "samples" / f"iter_{done:06d}.png"
+        with torch.random.fork_rng(devices=[]):
+            images = generate(self.run, available(self.run, t.grid), seed=t.seed, preview=True)
+        save_grid(to_uint8(images), self.grid)
+
+    def write_metrics(self, done: int, logs: dict[str, float]) -> None:
+        self.metrics = _evaluate(self.run, self.evaluate_fn)
+        self.write({"iteration": done, "metrics": self.metrics})
 
 
 def train(
@@ -369,54 +392,44 @@ def train(
     elif log_path.exists():
         log_path.unlink()
     cfgio.save_toml(cfgio.to_dict(cfg), out / "config.toml")
-    t = cfg.train
-    total = t.iterations if iterations is None else iterations
-    start, t0, logs, metrics, grid = run.iteration, time.perf_counter(), {}, {}, None
+    total = cfg.train.iterations if iterations is None else iterations
     budget_start = clock()
-    status = "complete"
-    steps = range(run.iteration, total)
-    if progress:
-        from tqdm import tqdm
+    over_budget = None if max_seconds is None else (lambda: clock() - budget_start > max_seconds)
 
-        steps = tqdm(steps, initial=run.iteration, total=total, desc=cfg.name, leave=False)
-    with log_path.open("a") as log, StopRequest() as stop:
-        for it in steps:
-            logs = train_step(run)
-            run.iteration = it + 1
-            _finite(logs, run.iteration)
-            over = max_seconds is not None and clock() - budget_start > max_seconds
-            interrupted = stop.signal is not None  # Ctrl-C / SIGTERM: finish this step, save
-            last = run.iteration == total or over or interrupted
-            if _due(run.iteration, t.log_every, last):
-                log.write(json.dumps({"iteration": run.iteration, **logs}) + "\n")
-                log.flush()
-            if _due(run.iteration, t.sample_every, last):
-                grid = out / "samples" / f"iter_{run.iteration:06d}.png"
-                with torch.random.fork_rng(devices=[]):
-                    images = generate(run, available(run, t.grid), seed=t.seed, preview=True)
-                save_grid(to_uint8(images), grid)
-            if evaluate_fn is not None and _due(run.iteration, cfg.eval.every, last):
-                metrics = _evaluate(run, evaluate_fn)
-                log.write(json.dumps({"iteration": run.iteration, "metrics": metrics}) + "\n")
-                log.flush()
-            if _due(run.iteration, t.checkpoint_every, last):
-                save_checkpoint(run, ckpt)
-            if over or interrupted:
-                status = "interrupted" if interrupted else "budget"
-                break
-    elapsed = time.perf_counter() - t0
-    done = run.iteration - start
+    def step() -> dict[str, float]:
+        logs = train_step(run)
+        run.iteration += 1
+        return logs
+
+    with log_path.open("a") as log:
+        files = RunFiles(run, out, log, evaluate_fn)
+        result = loop.run(
+            loop.Loop(
+                step=step,
+                save=lambda done, logs: save_checkpoint(run, ckpt),
+                checkpoint_every=cfg.train.checkpoint_every,
+                tasks=files.tasks(),
+                over_budget=over_budget,
+                resume_hint="resume from it with --resume, e.g. with lower optim.lr_g / lr_d",
+                progress=progress,
+                desc=cfg.name,
+                postfix=("d_loss", "g_loss"),
+            ),
+            run.iteration,
+            total,
+            ckpt if ckpt.exists() else None,
+        )
     return {
-        "status": status,
+        "status": result.status,
         "run_dir": out,
         "checkpoint": ckpt if ckpt.exists() else None,
         "log": log_path,
         "config": out / "config.toml",
-        "samples": grid,
+        "samples": files.grid,
         "iterations": run.iteration,
-        "seconds": elapsed,
+        "seconds": result.seconds,
         "budget_seconds": clock() - budget_start,
-        "seconds_per_iteration": elapsed / done if done else None,
-        "losses": logs,
-        "metrics": metrics,
+        "seconds_per_iteration": result.seconds_per_iteration,
+        "losses": result.metrics,
+        "metrics": files.metrics,
     }

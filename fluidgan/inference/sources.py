@@ -29,6 +29,7 @@ import numpy as np
 
 from fluidgan.errors import UserError
 from fluidgan.io.simfile import FORMAT, SimMeta, open_h5, open_sim, read_meta
+from fluidgan.registry import Registry
 
 
 @dataclass
@@ -72,12 +73,13 @@ class LowSequence:
 
 
 Opener = Callable[[Path], LowSequence]
-READERS: dict[str, tuple[Callable[[Path], bool], Opener]] = {}
+#: The accepted inputs: name -> (does a path match?, open it), tried in this order.
+READERS: Registry[tuple[Callable[[Path], bool], Opener]] = Registry("input reader", ordered=True)
 
 
 def reader(name: str, matches: Callable[[Path], bool]):
     def register(fn: Opener) -> Opener:
-        READERS[name] = (matches, fn)
+        READERS.register(name)((matches, fn))
         return fn
 
     return register

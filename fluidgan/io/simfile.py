@@ -138,6 +138,15 @@ class SimWriter:
         with self._faults():
             self._file.create_dataset(key, data=data, chunks=True, **_COMPRESSION)
 
+    def describe_group(self, group: str, **attrs: Any) -> None:
+        """Record where ``group`` came from as its attributes (numbers and strings as they
+        are, anything else as JSON), e.g. the checkpoint and pass plan behind ``/sr``."""
+        plain = {
+            k: v if isinstance(v, int | float | str) else json.dumps(v) for k, v in attrs.items()
+        }
+        with self._faults():
+            self._file[group].attrs.update(plain)
+
     def frame_bytes(self, frames: range) -> float:
         """Mean bytes one of ``frames`` (written) takes in the file: its compressed chunks
         (the file's own size would count index nodes allocated once, up front)."""

@@ -89,9 +89,11 @@ def report_key(name: str, extractor: FeatureExtractor) -> str:
 
 
 def select_metrics(
-    options: MetricOptions, extractor: FeatureExtractor
+    options: MetricOptions, extractor: FeatureExtractor, strict: bool = True
 ) -> tuple[list[Metric], dict[str, str]]:
-    """The metrics to run and the defaults skipped (name -> reason)."""
+    """The metrics to run and those skipped (report key -> reason): a default the
+    extractor cannot serve is skipped; one named explicitly is an error when ``strict``,
+    else skipped too (a training run's evaluation goes on without it)."""
     explicit = bool(options.metrics)
     names = list(options.metrics) if explicit else list(DEFAULT_METRICS)
     unknown = [n for n in names if n not in METRICS]
@@ -106,7 +108,7 @@ def select_metrics(
                 "pool3-only); provide pt_inception-2015-12-05-6726825d.pth for the canonical "
                 "IS, or use --features domain:NAME for IS_domain"
             )
-            if explicit:
+            if explicit and strict:
                 raise UserError(f"metric '{name}': {reason}")
             skipped[report_key(name, extractor)] = reason
             continue

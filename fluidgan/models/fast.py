@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fluidgan.models.tempogan import CONV, INPUT_RESIDUAL, ConvUnit
+from fluidgan.models.tempogan import CONV, ConvUnit, add_input_residual, check_input_residual
 from fluidgan.registry import Registry
 
 CONV_TRANSPOSE = {2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}
@@ -196,10 +196,7 @@ class FastGenerator(nn.Module):
         bias: bool = True,
     ):
         super().__init__()
-        if input_residual not in INPUT_RESIDUAL:
-            raise ValueError(
-                f"input_residual {input_residual!r}; valid: {', '.join(INPUT_RESIDUAL)}"
-            )
+        check_input_residual(input_residual)
         if refine < 1 or blocks < 0 or width < 1:
             raise ValueError(f"width {width}, blocks {blocks}, refine {refine}: need >= 1, 0, 1")
         self.dim, self.in_channels, self.factor = dim, in_channels, factor
@@ -273,9 +270,4 @@ class FastGenerator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.refine(self.upsample(self.trunk(self.head(x))))
-        mode = INPUT_RESIDUAL[self.input_residual]
-        if mode is not None:
-            mode = mode if isinstance(mode, str) else mode[self.dim]
-            out = out + F.interpolate(x[:, :1], scale_factor=self.factor, mode=mode)
-        return F.relu(out)
-
+        return F.relu(add_input_residual(out, x, self.input_residual, self.factor))

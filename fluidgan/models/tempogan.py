@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fluidgan.registry import Registry
+
 CONV = {2: nn.Conv2d, 3: nn.Conv3d}
 BATCH_NORM = {2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
 
@@ -105,8 +107,27 @@ class ResBlock(nn.Module):
         return F.relu(self.preactivation(x))
 
 
-# Interpolation of the low-res density that ``input_residual`` adds to G's output.
-INPUT_RESIDUAL = {"none": None, "nearest": "nearest", "linear": {2: "bilinear", 3: "trilinear"}}
+#: The interpolation of the low-res density that ``input_residual`` adds to G's output, by
+#: spatial dimension (``None``: nothing added).
+INPUT_RESIDUAL: Registry[dict[int, str | None]] = Registry("input_residual", ordered=True)
+INPUT_RESIDUAL.register("none")({2: None, 3: None})
+INPUT_RESIDUAL.register("nearest")({2: "nearest", 3: "nearest"})
+INPUT_RESIDUAL.register("linear")({2: "bilinear", 3: "trilinear"})
+
+
+def check_input_residual(name: str) -> str:
+    if name not in INPUT_RESIDUAL:
+        raise ValueError(f"input_residual {name!r}; valid: {', '.join(INPUT_RESIDUAL)}")
+    return name
+
+
+def add_input_residual(out: torch.Tensor, x: torch.Tensor, name: str, factor: int) -> torch.Tensor:
+    """``out`` (B, 1, *(factor·s)) plus the low-res density, channel 0 of ``x`` (B, C, *s),
+    upsampled by ``factor`` with the ``name`` interpolation of :data:`INPUT_RESIDUAL`."""
+    mode = INPUT_RESIDUAL[name][x.ndim - 2]
+    if mode is None:
+        return out
+    return out + F.interpolate(x[:, :1], scale_factor=factor, mode=mode)
 
 
 class Generator(nn.Module):
@@ -135,11 +156,7 @@ class Generator(nn.Module):
         input_residual: str = "none",
     ):
         super().__init__()
-        if input_residual not in INPUT_RESIDUAL:
-            raise ValueError(
-                f"input_residual {input_residual!r}; valid: {', '.join(INPUT_RESIDUAL)}"
-            )
-        self.input_residual = input_residual
+        self.input_residual = check_input_residual(input_residual)
         widths = tuple(tuple(w) for w in (widths or paper_widths(in_channels)))
         if widths[-1][-1] != 1:
             raise ValueError(f"the last block must output one channel (density), got {widths}")
@@ -188,11 +205,7 @@ class Generator(nn.Module):
         # Nearest ×2 twice equals nearest ×4 once, cell for cell.
         h = self.blocks[:-1](F.interpolate(x, scale_factor=self.factor, mode="nearest"))
         out = self.blocks[-1].preactivation(h)
-        mode = INPUT_RESIDUAL[self.input_residual]
-        if mode is not None:
-            mode = mode if isinstance(mode, str) else mode[self.dim]
-            out = out + F.interpolate(x[:, :1], scale_factor=self.factor, mode=mode)
-        return F.relu(out)
+        return F.relu(add_input_residual(out, x, self.input_residual, self.factor))
 
 
 class Discriminator(nn.Module):

@@ -29,7 +29,7 @@ import torch
 
 from fluidgan import __version__
 from fluidgan.errors import UserError
-from fluidgan.io.atomic import atomic_path
+from fluidgan.loop import save_atomically
 
 FORMAT = "fluidgan.tempogan"
 FORMAT_VERSION = 1
@@ -68,10 +68,7 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike, keep: int = 
         "fluidgan_version": __version__,
         **state,
     }
-    with atomic_path(path) as tmp, tmp.open("wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
+    save_atomically(state, path)
     if keep > 0:
         for old in list_checkpoints(path.parent.parent)[:-keep]:
             old.unlink(missing_ok=True)

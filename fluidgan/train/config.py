@@ -13,11 +13,6 @@ from typing import Any, Literal
 from fluidgan.data import DataConfig
 from fluidgan.errors import UserError
 
-# Losses whose discriminator output is an autoencoder's reconstruction energy.
-ENERGY_LOSSES = {"ebgan", "began"}
-# Options of the regulariser an adversarial loss needs (fluidgan.gan.losses' companion).
-COMPANION_PARAMS = {"weight_clip": {"c"}, "gradient_penalty": {"weight", "center"}}
-
 
 @dataclass
 class FastGeneratorConfig:
@@ -80,7 +75,8 @@ class LossConfig:
 
     adversarial: str = "nsgan"  # BCE on logits, non-saturating generator loss
     adversarial_params: dict[str, Any] = field(default_factory=dict)
-    # The loss's companion (WGAN: weight_clip {c}, WGAN-GP: gradient_penalty {weight, center}).
+    # Options of the loss's companion regulariser (fluidgan.gan.regularizers), e.g.
+    # WGAN: weight_clip {c}, WGAN-GP: gradient_penalty {weight, center}.
     companion_params: dict[str, Any] = field(default_factory=dict)
     lambda_l1: float = 5.0
     lambda_f: tuple[float, float, float, float] = (-1e-5, -1e-5, -1e-5, -1e-5)
@@ -88,21 +84,15 @@ class LossConfig:
     lambda_t_l2: float = 1.0  # L2 temporal term (temporal = "l2")
 
     def __post_init__(self):
-        from fluidgan.train.losses import adversarial_loss
+        from fluidgan.train.losses import adversarial_loss, companion_hooks
 
         loss = adversarial_loss(self.adversarial, self.adversarial_params)  # UserError if unknown
-        if self.adversarial in ENERGY_LOSSES:
+        if loss.energy:
             raise UserError(
                 f"loss.adversarial = {self.adversarial!r} needs an autoencoder discriminator "
                 "(an energy, not a logit); tempoGAN's D_s / D_t output logits"
             )
-        allowed = COMPANION_PARAMS.get(loss.companion, set())
-        unknown = set(self.companion_params) - allowed
-        if unknown:
-            raise UserError(
-                f"loss.companion_params: {sorted(unknown)} not options of "
-                f"{loss.companion or 'no companion'} (valid: {sorted(allowed)})"
-            )
+        companion_hooks(loss, self.companion_params)  # UserError for a bad option
 
 
 @dataclass

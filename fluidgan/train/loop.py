@@ -9,13 +9,16 @@ generator update combines the spatial batch (L1, D_s, feature loss) and a triple
 Batches are dicts from ``fluidgan.data.TileDataset``: spatial ``low`` (B, C, *s),
 ``high`` (B, 1, *S), ``low_velocity`` (B, d, *s); temporal the same with a frame axis of 3
 after the batch axis.
+
+:func:`fit` runs the iterations in the loop skeleton both trainers share
+(:mod:`fluidgan.loop`: cadence, stop requests, finite check, progress, status).
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
-import signal
+import functools
+import operator
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -25,25 +28,30 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
+from fluidgan import loop
 from fluidgan.advection import align_triplet
 from fluidgan.amp import amp_dtype
 from fluidgan.config import to_dict
-from fluidgan.gan.regularizers import clip_weights_, gradient_penalty
-from fluidgan.interrupt import StopRequest
+from fluidgan.gan.core import Ctx, DiscOutput, Pair
+from fluidgan.loop import TrainingDiverged
 from fluidgan.models.generators import build_generator, generator_record
 from fluidgan.models.tempogan import SpatialDiscriminator, TemporalDiscriminator, init_weights
+from fluidgan.optim import OPTIMIZERS
 from fluidgan.train import checkpoint as ckpt
 from fluidgan.train import distributed as dist
 from fluidgan.train.batches import IterationBatches
 from fluidgan.train.config import TrainConfig
-from fluidgan.train.losses import adversarial_loss, feature_loss, l1_loss, temporal_l2_loss
+from fluidgan.train.losses import (
+    adversarial_loss,
+    companion_hooks,
+    feature_loss,
+    l1_loss,
+    temporal_l2_loss,
+)
 from fluidgan.train.schedule import make_scheduler
 
-
-class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; the last good checkpoint is left as it was."""
+__all__ = ["LoopHooks", "ModelSpec", "Trainer", "TrainingDiverged", "build_networks", "fit"]
 
 
 @dataclass(frozen=True)
@@ -108,8 +116,7 @@ class Trainer:
         self.wrapped = {k: dist.wrap(v, ctx) for k, v in self.nets.items()}
         o = cfg.optim
         self.optimizers = {
-            k: torch.optim.Adam(v.parameters(), lr=o.lr, betas=o.betas)
-            for k, v in self.nets.items()
+            k: OPTIMIZERS.get("adam")(v.parameters(), o.lr, o.betas) for k, v in self.nets.items()
         }
         self.schedulers = {
             k: make_scheduler(v, cfg.iterations, o.decay_start, o.final_lr, o.decay_power)
@@ -120,7 +127,10 @@ class Trainer:
             k: adversarial_loss(cfg.loss.adversarial, cfg.loss.adversarial_params)
             for k in ("spatial", "temporal")
         }
-        self.companion = self.adversarial["spatial"].companion  # WGAN's Lipschitz device
+        # WGAN's Lipschitz device: a registered regulariser of the GAN zoo, run as its hooks.
+        hooks = companion_hooks(self.adversarial["spatial"], cfg.loss.companion_params)
+        self.pair_hooks = [h for h in hooks.values() if h.scope == "pair"]
+        self.after_step_hooks = [h for h in hooks.values() if h.scope == "after_step"]
         self.amp_dtype = amp_dtype(cfg.amp, ctx.device)
         self.learning_rate = cfg.optim.lr  # the rate of the last iteration, for the logs
         self.wall_offset = 0.0  # training seconds of the run before this process resumed it
@@ -159,12 +169,12 @@ class Trainer:
             real_logits, _ = d_s(low[:, :1], high)
             fake_logits, _ = d_s(low[:, :1], fake)
 
-        def critic(y: torch.Tensor) -> torch.Tensor:
+        def critic(y: torch.Tensor, condition: torch.Tensor) -> DiscOutput:
             # Unwrapped: DDP does not take double backward; the single backward of
             # loss + penalty still reduces every gradient once.
-            return self.nets["spatial"](low[:, :1], y)[0].float()
+            return DiscOutput(self.nets["spatial"](condition, y)[0].float())
 
-        penalty = self.penalty(critic, high, fake.float())
+        penalty = self.pair_terms("spatial", Pair(critic, high, fake.float(), low[:, :1]))
         return self.discriminator_step("spatial", "d_s", real_logits, fake_logits, penalty)
 
     def update_temporal(self, triplets: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -177,18 +187,21 @@ class Trainer:
         with self.autocast():
             real_logits, _ = d_t(real)
             fake_logits, _ = d_t(fake)
-        penalty = self.penalty(lambda y: self.nets["temporal"](y)[0].float(), real, fake)
+
+        def critic(y: torch.Tensor, condition: None) -> DiscOutput:
+            return DiscOutput(self.nets["temporal"](y)[0].float())
+
+        penalty = self.pair_terms("temporal", Pair(critic, real, fake))
         return self.discriminator_step("temporal", "d_t", real_logits, fake_logits, penalty)
 
-    def penalty(
-        self, critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor
-    ) -> torch.Tensor | None:
-        """WGAN-GP's λ E(‖∇_ŷ D(ŷ)‖ - 1)² on the high-res input (the condition is held
-        fixed) when the adversarial loss asks for it; None otherwise."""
-        if self.companion != "gradient_penalty":
+    def pair_terms(self, name: str, pair: Pair) -> torch.Tensor | None:
+        """Σ of the companion's terms on discriminator ``name``'s real / fake pair (WGAN-GP:
+        λ E(‖∇_ŷ D(ŷ)‖ - 1)² on the high-res input, the condition held fixed); None when
+        the adversarial loss has none."""
+        if not self.pair_hooks:
             return None
-        params = {"weight": 10.0, "center": 1.0, **self.cfg.loss.companion_params}
-        return params["weight"] * gradient_penalty(critic, real, fake, params["center"])
+        ctx = Ctx("d", self.nets[name], self.adversarial[name], pair)
+        return functools.reduce(operator.add, (hook.fn(ctx) for hook in self.pair_hooks))
 
     def discriminator_step(
         self,
@@ -198,16 +211,14 @@ class Trainer:
         fake_logits: torch.Tensor,
         penalty: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Update a discriminator (WGAN: then clip its weights); log its loss, the penalty
-        and its mean outputs (P(real) for logits)."""
+        """Update a discriminator, then run the companion's after-step hooks (WGAN: clip
+        its weights); log its loss, the penalty and its mean outputs (P(real) for logits)."""
         adversarial = self.adversarial[name]
         real_logits, fake_logits = real_logits.float(), fake_logits.float()
         loss = adversarial.d_loss(real_logits, fake_logits)
         self.step(name, loss if penalty is None else loss + penalty)
-        if self.companion == "weight_clip":
-            clip_weights_(
-                self.nets[name].parameters(), self.cfg.loss.companion_params.get("c", 0.01)
-            )
+        for hook in self.after_step_hooks:
+            hook.fn(Ctx("d", self.nets[name], adversarial))
         extra = adversarial.after_d_step(real_logits, fake_logits)
         squash = torch.sigmoid if adversarial.logits else torch.nn.Identity()
         penalties = {} if penalty is None else {f"{tag}/penalty": penalty.detach()}
@@ -362,7 +373,8 @@ class Trainer:
 @dataclass
 class LoopHooks:
     """Callbacks of :func:`fit`; each gets the 1-based count of completed iterations.
-    ``after_iteration(done, metrics, trainer)`` is the user's (e.g. a test's) hook."""
+    ``after_iteration(done, metrics, trainer)`` is the user's (e.g. a test's) hook, called
+    right after the iteration's updates (before its log, preview and checkpoint)."""
 
     log: Callable[[int, dict[str, float]], None] = lambda it, m: None
     save: Callable[[int, dict[str, float]], Path | None] = lambda it, m: None
@@ -377,57 +389,52 @@ def fit(
     stop: int,
     hooks: LoopHooks,
     progress: bool = False,
+    checkpoint: Path | None = None,
 ) -> dict[str, Any]:
-    """Run iterations ``start .. stop-1``; checkpoint every ``checkpoint_every``, at the end
-    and when stopped by a signal; raise :class:`TrainingDiverged` on a non-finite loss."""
+    """Run iterations ``start .. stop-1`` in the shared skeleton (:func:`fluidgan.loop.run`):
+    a preview every ``preview_every``, a log row every iteration, a checkpoint every
+    ``checkpoint_every``, at the end and when stopped by a signal; raise
+    :class:`TrainingDiverged` on a non-finite loss (after logging its row).
+    ``checkpoint``: the one the run resumed from."""
     cfg, ctx = trainer.cfg, trainer.ctx
-    metrics: dict[str, float] = {}
-    last_saved: Path | None = None
-    done = start
-    bar = tqdm(total=stop, initial=start, disable=not progress, unit="it", dynamic_ncols=True)
     t0 = time.perf_counter()
-    with StopRequest() as stop_request, bar:
-        for iteration in range(start, stop):
-            values = trainer.iteration(next(batches))
-            keys = list(values)  # the same keys in the same order on every rank
-            reduced = dist.average(torch.stack([values[k] for k in keys]), ctx).tolist()
-            metrics = dict(zip(keys, reduced, strict=True))
-            metrics["lr"] = trainer.learning_rate
-            # Training seconds since the run began, resumed runs included.
-            metrics["time"] = trainer.wall_offset + time.perf_counter() - t0
-            done = iteration + 1
-            bad = [k for k, v in metrics.items() if not math.isfinite(v)]
-            if bad:
-                hooks.log(done, metrics)
-                raise TrainingDiverged(
-                    f"training diverged: {bad[0]} = {metrics[bad[0]]} at iteration {done}; "
-                    f"the last good checkpoint is {last_saved or 'none (none was written yet)'}"
-                    " — resume from it with --resume, e.g. with a lower optim.lr"
-                )
-            if cfg.preview_every and done % cfg.preview_every == 0:
-                metrics.update(hooks.preview(done))
-            hooks.log(done, metrics)
-            saved = done % cfg.checkpoint_every == 0 or done == stop
-            if saved:
-                last_saved = hooks.save(done, metrics) or last_saved
-            bar.update(1)
-            bar.set_postfix(
-                {k: f"{metrics[k]:.3g}" for k in ("g/l1", "d_s/loss", "d_t/loss") if k in metrics}
-            )
-            hooks.after_iteration(done, metrics, trainer)
-            # A signal during this iteration stops the run after it, on every rank at once.
-            if dist.any_rank(stop_request.signal is not None, ctx):
-                if not saved:
-                    last_saved = hooks.save(done, metrics) or last_saved
-                break
-    elapsed = time.perf_counter() - t0
-    signame = signal.Signals(stop_request.signal).name if stop_request.signal else None
+
+    def step() -> dict[str, float]:
+        values = trainer.iteration(next(batches))
+        keys = list(values)  # the same keys in the same order on every rank
+        reduced = dist.average(torch.stack([values[k] for k in keys]), ctx).tolist()
+        metrics = dict(zip(keys, reduced, strict=True))
+        metrics["lr"] = trainer.learning_rate
+        # Training seconds since the run began, resumed runs included.
+        metrics["time"] = trainer.wall_offset + time.perf_counter() - t0
+        return metrics
+
+    result = loop.run(
+        loop.Loop(
+            step=step,
+            save=hooks.save,
+            checkpoint_every=cfg.checkpoint_every,
+            tasks=(
+                loop.Task(cfg.preview_every, lambda done, metrics: hooks.preview(done)),
+                loop.Task(1, hooks.log),
+            ),
+            after_iteration=lambda done, metrics: hooks.after_iteration(done, metrics, trainer),
+            diverged=hooks.log,
+            agree=lambda flag: dist.any_rank(flag, ctx),
+            resume_hint="resume from it with --resume, e.g. with a lower optim.lr",
+            progress=progress,
+            postfix=("g/l1", "d_s/loss", "d_t/loss"),
+        ),
+        start,
+        stop,
+        checkpoint,
+    )
     return {
-        "iterations": done,
-        "status": "interrupted" if signame and done < stop else "completed",
-        "signal": signame,
-        "checkpoint": str(last_saved) if last_saved else None,
-        "metrics": metrics,
-        "seconds": elapsed,
-        "iterations_per_second": (done - start) / elapsed if elapsed > 0 else 0.0,
+        "iterations": result.iterations,
+        "status": result.status,
+        "signal": result.signal,
+        "checkpoint": str(result.checkpoint) if result.checkpoint else None,
+        "metrics": result.metrics,
+        "seconds": result.seconds,
+        "iterations_per_second": result.iterations_per_second,
     }

@@ -11,7 +11,10 @@ high-res triplets (t-1, t, t+1).
            + Σ_j λ_f,j ½ Σ (F_j(y) - F_j(G(x)))² + λ_t BCE(D_t(A(G(X~))), 1)
 
 The adversarial terms are BCE on logits by default ('nsgan'); any adversarial loss of
-:mod:`fluidgan.gan.losses` can replace them by name (:func:`adversarial_loss`).
+:mod:`fluidgan.gan.losses` can replace them by name (:func:`adversarial_loss`), with the
+regulariser it needs (its companion: WGAN's weight clipping, WGAN-GP's gradient penalty)
+taken from the GAN zoo's registry :data:`fluidgan.gan.regularizers.REGULARIZERS`
+(:func:`companion_hooks`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from collections.abc import Sequence
 
 import torch
 
+from fluidgan.errors import UserError
 from fluidgan.gan.losses import LOSSES, Loss, get_loss
+from fluidgan.gan.regularizers import REGULARIZERS, Hook
 
 
 def l1_loss(generated: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -64,3 +69,34 @@ def adversarial_loss(name: str, params: dict | None = None) -> Loss:
 
 def adversarial_names() -> list[str]:
     return LOSSES.names()
+
+
+# The hook scopes tempoGAN's discriminator updates run: 'pair' terms join each
+# discriminator's loss, 'after_step' changes follow each discriminator step.
+COMPANION_SCOPES = ("pair", "after_step")
+
+
+def companion_hooks(loss: Loss, params: dict | None = None) -> dict[str, Hook]:
+    """The regulariser ``loss`` needs (``loss.companion``), built from the registry of
+    :mod:`fluidgan.gan.regularizers` with ``params`` (``loss.companion_params``); {} for a
+    loss without one. UserError for an option the regulariser does not take, for options
+    without a companion, and for a companion tempoGAN's discriminator updates cannot run
+    (a generator term, a weight term or a fake-batch replacement)."""
+    params = dict(params or {})
+    name = loss.companion
+    if name is None:
+        if params:
+            raise UserError(
+                f"loss.companion_params: {sorted(params)} given, but loss.adversarial = "
+                f"{loss.name!r} has no companion regulariser"
+            )
+        return {}
+    REGULARIZERS.check_options(name, params, "loss.companion_params")
+    hook = REGULARIZERS.get(name)(**params)
+    if hook.stages != ("d",) or hook.scope not in COMPANION_SCOPES:
+        raise UserError(
+            f"loss.adversarial = {loss.name!r} needs the regulariser {name!r} "
+            f"({hook.scope} on {'/'.join(hook.stages)}); tempoGAN runs only "
+            f"{' and '.join(COMPANION_SCOPES)} regularisers of the discriminators"
+        )
+    return {name: hook}

@@ -16,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from fluidgan.io.atomic import atomic_path
+from fluidgan.registry import Registry
 
 
 def middle_slice(field: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -79,15 +80,19 @@ def _save(fig: Figure, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
-CURVES = {
-    "discriminators": ("d_s/loss", "d_t/loss"),
-    "generator (adversarial)": ("g/adv_s", "g/adv_t", "g/l2_t"),
-    "feature term (λ_f < 0)": ("g/feature",),
-    "L1 (train, validation, interpolation baseline)": ("g/l1", "val/l1", "val/l1_interp"),
-}
+#: The panels of the curves, left to right: title -> the logged metrics it shows.
+CURVES: Registry[tuple[str, ...]] = Registry("curve panel", ordered=True)
+CURVES.register("discriminators")(("d_s/loss", "d_t/loss"))
+CURVES.register("generator (adversarial)")(("g/adv_s", "g/adv_t", "g/l2_t"))
+CURVES.register("feature term (λ_f < 0)")(("g/feature",))
+CURVES.register("L1 (train, validation, interpolation baseline)")(
+    ("g/l1", "val/l1", "val/l1_interp")
+)
 
-
-AXES = {"iteration": "iteration", "time": "wall time (s)"}
+#: The abscissae the curves can be drawn against (a logged key) -> its axis label.
+AXES: Registry[str] = Registry("curve abscissa", ordered=True)
+AXES.register("iteration")("iteration")
+AXES.register("time")("wall time (s)")
 
 
 def save_curves(
@@ -96,15 +101,16 @@ def save_curves(
     """The logged metrics, one panel per group of :data:`CURVES` and one row of panels per
     abscissa in ``x`` (keys of :data:`AXES`: the iteration, the training wall time);
     per-iteration values are shown faintly, their running mean over ``smooth`` bold."""
+    labels = [AXES[axis] for axis in x]  # an unknown abscissa: a UserError, before drawing
     fig = Figure(figsize=(4.2 * len(CURVES), 3.4 * len(x)), dpi=100)
     FigureCanvasAgg(fig)
-    for row, axis in enumerate(x):
+    for row, (axis, label) in enumerate(zip(x, labels, strict=True)):
         for i, (title, keys) in enumerate(CURVES.items()):
             ax = fig.add_subplot(len(x), len(CURVES), row * len(CURVES) + i + 1)
             for key in keys:
                 _plot_metric(ax, rows, axis, key, smooth)
             ax.set_title(title, fontsize=9)
-            ax.set_xlabel(AXES[axis])
+            ax.set_xlabel(label)
             if ax.get_legend_handles_labels()[0]:  # a group may have nothing logged yet
                 ax.legend(fontsize=7)
             ax.grid(alpha=0.3)

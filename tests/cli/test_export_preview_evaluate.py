@@ -7,7 +7,6 @@ import shutil
 
 import numpy as np
 import pytest
-import torch
 from scipy import ndimage
 
 from fluidgan import cli as cli_module
@@ -234,21 +233,9 @@ def test_evaluate_perfect_model_against_baselines(sims, tmp_path):
 
 
 def test_evaluate_noisy_model_and_fid_with_a_registered_extractor(sims, tmp_path, monkeypatch):
-    from fluidgan.metrics import features
+    from feature_helpers import register_thumbnails
 
-    class Pixels(features.FeatureExtractor):
-        """8x8 thumbnails as features: enough to check the FID plumbing end to end."""
-
-        name, dim, canonical, input_size, input_channels = "pixels", 64, False, (8, 8), 1
-
-        @property
-        def has_logits(self):
-            return False
-
-        def forward(self, x):
-            return x.flatten(1) / 255.0, None
-
-    monkeypatch.setitem(features.EXTRACTORS, "pixels", lambda arg, opt: Pixels(torch.device("cpu")))
+    register_thumbnails(monkeypatch, "pixels")  # 8x8 thumbnails: enough for the FID plumbing
     out = tmp_path / "r"
     assert (
         cli(

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import h5py
 import pytest
-import torch
 
 sys.path.insert(0, str(Path(__file__).parent))  # the tests import fault_helpers
 
@@ -49,12 +48,8 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: bit-exact comparisons, little contention on shared cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread_each(one_thread):
+    """Every test here runs on one torch thread (``one_thread``, tests/conftest.py)."""
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import pytest
 from fault_helpers import ROOT, cli, one_line_error
 
 from fluidgan.io.simfile import read_sim
+from fluidgan.io.vtk import write_frame_vti
 from pipelines.upscale import UpscaleConfig, upscale
 
 GROUPS = ("low", "sr", "high")
@@ -39,6 +40,23 @@ def same_tree(a: Path, b: Path) -> None:
     assert names == sorted(p.name for p in b.iterdir())
     for name in names:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def spy_on_export(monkeypatch, stop_after: int | None = None) -> list[str]:
+    """The names of the frames ``export vtk`` writes from now on, in order; with
+    ``stop_after``, a Ctrl-C once that many are written."""
+    import pipelines.export as export
+
+    written: list[str] = []
+
+    def spy(path, *a, **k):
+        if len(written) == stop_after:
+            raise KeyboardInterrupt
+        written.append(Path(path).name)
+        return write_frame_vti(path, *a, **k)
+
+    monkeypatch.setattr(export, "write_frame_vti", spy)
+    return written
 
 
 def run_slowly(patch: str, marker: Path, *args) -> subprocess.Popen:
@@ -212,45 +230,21 @@ def test_export_killed_resumes_and_writes_the_same_files(inputs, tmp_path, monke
     kill_after(proc, marker, 4)
     done = json.loads((out / "seq.export.json").read_text())["done"]
     assert 4 <= len(done) < 24 and not (out / "export.config.toml").exists()
-
-    import pipelines.export as export
-
-    written = []
-    original = export.write_frame_vti
-
-    def spy(path, *a, **k):
-        written.append(Path(path).name)
-        return original(path, *a, **k)
-
-    monkeypatch.setattr(export, "write_frame_vti", spy)
+    written = spy_on_export(monkeypatch)
     assert cli(*args) == 0
     assert len(written) == 24 - len(done) and not set(written) & set(done)
     same_tree(out, whole)
 
 
 def test_export_of_a_changed_input_is_redone(inputs, tmp_path, monkeypatch):
-    import pipelines.export as export
-
     source = tmp_path / "seq.h5"
     source.write_bytes(inputs["sim"].read_bytes())
     out = tmp_path / "vtk"
-    original = export.write_frame_vti
-    written = []
-
-    def stop_at_5(path, *a, **k):
-        if len(written) == 5:
-            raise KeyboardInterrupt
-        written.append(path)
-        return original(path, *a, **k)
-
-    monkeypatch.setattr(export, "write_frame_vti", stop_at_5)
+    spy_on_export(monkeypatch, stop_after=5)
     assert cli("export", "vtk", source, "--out", out, "-q") == 130
     assert (out / "seq.export.json").exists()
     os.utime(source)  # rewritten meanwhile (e.g. by a new upscale): the frames are stale
-    written.clear()
-    monkeypatch.setattr(
-        export, "write_frame_vti", lambda p, *a, **k: written.append(p) or original(p, *a, **k)
-    )
+    written = spy_on_export(monkeypatch)
     assert cli("export", "vtk", source, "--out", out, "-q") == 0
     assert len(written) == 24
     assert not (out / "seq.export.json").exists()  # complete: no record left
@@ -277,25 +271,11 @@ def test_run_resumes_a_pipeline_at_the_interrupted_stage(inputs, tmp_path, capsy
             """
         )
     )
-    import pipelines.export as export
-
-    original = export.write_frame_vti
-    written = []
-
-    def stop_at_5(path, *a, **k):
-        if len(written) == 5:
-            raise KeyboardInterrupt
-        written.append(path)
-        return original(path, *a, **k)
-
-    monkeypatch.setattr(export, "write_frame_vti", stop_at_5)
+    spy_on_export(monkeypatch, stop_after=5)
     out = tmp_path / "run"
     assert cli("run", pipe, "--out", out, "--quiet") == 130
     one_line_error(capsys, "interrupted", "5 of 36 frames exported")
-    written.clear()
-    monkeypatch.setattr(
-        export, "write_frame_vti", lambda p, *a, **k: written.append(p) or original(p, *a, **k)
-    )
+    written = spy_on_export(monkeypatch)
     assert cli("run", pipe, "--out", out) == 0
     log = capsys.readouterr().out
     assert "upscale (upscale): complete, skipped" in log

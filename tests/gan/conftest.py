@@ -5,10 +5,7 @@ import torch
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks run fastest on one thread, and other work shares the CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread_seeded(one_thread):
+    """Every test here runs on one torch thread (``one_thread``, tests/conftest.py), from
+    torch's seed 0."""
     torch.manual_seed(0)
-    yield
-    torch.set_num_threads(n)

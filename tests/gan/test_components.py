@@ -129,9 +129,13 @@ def test_ema_exists_only_with_a_positive_decay_and_is_what_samples():
 def test_cadence_zero_means_never_and_the_run_saves_its_config(tmp_path):
     from fluidgan.config import to_dict
     from fluidgan.gan import trainer
+    from fluidgan.loop import Task
 
-    assert trainer._due(5, 0, False) is False and trainer._due(5, 0, True) is True
-    assert trainer._due(6, 3, False) and not trainer._due(7, 3, False)
+    def due(iteration, every, last):  # the trainer's log / sample / eval cadence
+        return Task(every, lambda done, logs: None, at_end=True).due(iteration, last)
+
+    assert due(5, 0, False) is False and due(5, 0, True) is True
+    assert due(6, 3, False) and not due(7, 3, False)
     cfg = load_config("dcgan", sets=[*TINY, "train.seed=3"])
     trainer.train(cfg, tmp_path, iterations=1)
     assert to_dict(load_config(tmp_path / "config.toml")) == to_dict(cfg)

@@ -147,3 +147,20 @@ def test_unknown_names_and_params_list_the_valid_ones():
     assert {"mmgan", "nsgan", "lsgan", "wgan", "wgan_gp", "hinge", "fgan", "ebgan", "began"} <= set(
         LOSSES.names()
     )
+
+
+def test_exactly_the_energy_losses_are_flagged_and_tempogan_refuses_them():
+    """The energy flag marks the losses whose D is an autoencoder: tempoGAN's logit
+    discriminators cannot run them (a flag lost or set on a logit loss fails here)."""
+    from fluidgan.errors import UserError
+    from fluidgan.gan.losses import LOSSES
+    from fluidgan.train.config import LossConfig
+
+    energy = {name for name in LOSSES if LOSSES[name]().energy}
+    assert energy == {"ebgan", "began"}
+    for name in LOSSES:
+        if name in energy:
+            with pytest.raises(UserError, match="autoencoder discriminator"):
+                LossConfig(adversarial=name)
+        else:
+            assert LossConfig(adversarial=name).adversarial == name

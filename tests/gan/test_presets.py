@@ -13,6 +13,7 @@ import h5py
 import numpy as np
 import pytest
 import torch
+from gan_settings import TINY
 
 from fluidgan.cli import main
 from fluidgan.errors import UserError
@@ -21,16 +22,6 @@ from fluidgan.gan.config import load_config, preset_names
 from fluidgan.gan.data import load_dataset
 from fluidgan.gan.games import IcGAN
 from pipelines import gan_train
-
-# Small enough for a few iterations per preset in well under a second each.
-TINY = [
-    "train.batch_size=8",
-    "model.width=8",
-    "model.z_dim=12",
-    "train.log_every=1",
-    "train.grid=4",
-    "eval.metrics=[]",
-]
 
 
 def tiny(name: str, *extra: str):
@@ -144,7 +135,7 @@ def test_ctrl_c_stops_after_the_step_with_a_checkpoint_and_resumes(tmp_path):
     assert result["status"] == "interrupted" and result["iterations"] == 3
     assert trainer.read_checkpoint(tmp_path)["iteration"] == 3
     resumed = trainer.train(cfg, tmp_path, iterations=4, resume=True)
-    assert resumed["status"] == "complete" and resumed["iterations"] == 4
+    assert resumed["status"] == "completed" and resumed["iterations"] == 4
 
 
 def test_training_logs_domain_fid_and_is(tmp_path):

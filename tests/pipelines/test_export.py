@@ -11,9 +11,10 @@ import pytest
 vtk = pytest.importorskip("vtk")
 from vtk.util.numpy_support import vtk_to_numpy  # noqa: E402
 
+from fluidgan.config import load_toml  # noqa: E402
 from fluidgan.errors import UserError  # noqa: E402
 from fluidgan.io.simfile import SimMeta, SimWriter  # noqa: E402
-from pipelines.export import export_vtk, frame_selection  # noqa: E402
+from pipelines.export import ExportConfig, export_vtk  # noqa: E402
 
 
 def read_vti(path):
@@ -42,13 +43,14 @@ def make_sim(path, high=(8, 12, 16), factor=4, frames=4, groups=("high", "low", 
 
 def test_export_pipeline_groups_overlay_and_pvd(tmp_path):
     sim = make_sim(tmp_path / "sim.h5")
-    written = export_vtk(sim, tmp_path / "vtk", frames="1:3")
+    written = export_vtk(sim, tmp_path / "vtk", ExportConfig(frames="1:3"))
     names = sorted(p.name for p in written)
     for group in ("high", "low", "sr"):
         assert f"sim_{group}.pvd" in names
         assert f"sim_{group}_0001.vti" in names and f"sim_{group}_0002.vti" in names
         assert f"sim_{group}_0000.vti" not in names
     assert not list((tmp_path / "vtk").glob("*.tmp"))  # atomic writes leave nothing behind
+    assert load_toml(tmp_path / "vtk" / "export.config.toml")["frames"] == "1:3"  # resolved
     # low and high span the same box: [origin - dx/2, origin + (n - 1/2) dx] per axis
     boxes = {}
     for group in ("low", "high"):
@@ -68,23 +70,13 @@ def test_export_pipeline_errors_name_the_value(tmp_path):
     sim = make_sim(tmp_path / "sim.h5", high=(16, 24), groups=("high", "low"))
     out = tmp_path / "vtk"
     with pytest.raises(UserError, match="no /sr group"):
-        export_vtk(sim, out, groups=["sr"])
+        export_vtk(sim, out, ExportConfig(groups=["sr"]))
     with pytest.raises(UserError, match="'bogus'"):
-        export_vtk(sim, out, groups=["bogus"])
+        export_vtk(sim, out, ExportConfig(groups=["bogus"]))
     with pytest.raises(UserError, match="no field 'pressure'"):
-        export_vtk(sim, out, fields=["density", "pressure"])
+        export_vtk(sim, out, ExportConfig(fields=["density", "pressure"]))
     with pytest.raises(UserError, match="selects no frame"):
-        export_vtk(sim, out, frames="7:9")
-    only = export_vtk(sim, out, groups=["high"], fields=["density"], frames="-1")
+        export_vtk(sim, out, ExportConfig(frames="7:9"))
+    only = export_vtk(sim, out, ExportConfig(["high"], ["density"], "-1"))
     assert [p.name for p in only] == ["sim_high_0003.vti", "sim_high.pvd"]
     assert read_vti(only[0]).GetPointData().GetArray("velocity") is None
-
-
-def test_frame_selection():
-    assert frame_selection(None, 5) == range(5)
-    assert list(frame_selection("1:3", 5)) == [1, 2]
-    assert list(frame_selection("-2:", 5)) == [3, 4]
-    assert list(frame_selection(":2", 5)) == [0, 1]
-    assert list(frame_selection("4", 5)) == [4]
-    with pytest.raises(UserError, match="expected A:B"):
-        frame_selection("a:b", 5)

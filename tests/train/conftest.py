@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from fluidgan.io.simfile import SimMeta, SimWriter
 
@@ -95,12 +94,8 @@ TINY = {
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: bit-exact comparisons, and little contention on shared cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread_each(one_thread):
+    """Every test here runs on one torch thread (``one_thread``, tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,9 @@ import torch
 
 from fluidgan.advection import align_triplet
 from fluidgan.config import build
+from fluidgan.errors import UserError
+from fluidgan.gan.losses import LOSSES, Loss
+from fluidgan.gan.regularizers import REGULARIZERS, Hook
 from fluidgan.train import distributed as dist
 from fluidgan.train.config import TrainConfig
 from fluidgan.train.loop import ModelSpec, Trainer
@@ -227,3 +230,83 @@ def test_unknown_adversarial_loss_names_the_valid_ones():
 
     with pytest.raises(UserError, match="nsgan"):
         build(TrainConfig, {"loss": {"adversarial": "nope"}})
+
+
+# --- companions: registered regularisers of the GAN zoo, run as its hooks ----------------
+# A new companion is one registration (a regulariser, and a loss naming it).
+
+
+def register_loss_with(monkeypatch, companion: str) -> None:
+    """'wgan_x': the WGAN loss whose companion is the regulariser ``companion``."""
+
+    def wgan_x() -> Loss:
+        return Loss("wgan_x", lambda r: -r.mean(), lambda f: f.mean(), lambda f: -f.mean(),
+                    companion=companion)  # fmt: skip
+
+    monkeypatch.setitem(LOSSES, "wgan_x", wgan_x)
+
+
+@pytest.fixture
+def mean_real_score(monkeypatch):
+    """A 'pair' companion: scale · E D(x, y) on the real pair, through the hook's Pair."""
+
+    def factory(scale: float = 1.0) -> Hook:
+        return Hook(("d",), "pair", lambda c: scale * c.pair.D(c.pair.real).score.mean())
+
+    monkeypatch.setitem(REGULARIZERS, "mean_real_score", factory)
+    register_loss_with(monkeypatch, "mean_real_score")
+
+
+def test_a_registered_pair_companion_joins_each_discriminator_loss(mean_real_score):
+    trainer = tiny_trainer(
+        **{"loss.adversarial": "wgan_x", "loss.companion_params": {"scale": 3.0}}
+    )
+    spatial, temporal = batches()
+    low, high = spatial["low"], spatial["high"]
+    with torch.no_grad():  # by hand, before the step changes D_s: the real pair is (x, y)
+        expected_s = 3.0 * trainer.nets["spatial"](low[:, :1], high)[0].mean()
+    m = trainer.update_spatial(spatial)
+    torch.testing.assert_close(m["d_s/penalty"], expected_s)
+    real_t = trainer.align(temporal["high"], temporal["low_velocity"])
+    with torch.no_grad():
+        expected_t = 3.0 * trainer.nets["temporal"](real_t)[0].mean()
+    m = trainer.update_temporal(temporal)
+    torch.testing.assert_close(m["d_t/penalty"], expected_t)
+
+
+def test_a_registered_after_step_companion_runs_after_each_discriminator_step(monkeypatch):
+    seen = []
+
+    def factory(tag: str = "") -> Hook:
+        return Hook(("d",), "after_step", lambda c: seen.append((tag, c.net)))
+
+    monkeypatch.setitem(REGULARIZERS, "count_steps", factory)
+    register_loss_with(monkeypatch, "count_steps")
+    trainer = tiny_trainer(**{"loss.adversarial": "wgan_x", "loss.companion_params": {"tag": "t"}})
+    spatial, temporal = batches()
+    trainer.update_spatial(spatial)
+    trainer.update_temporal(temporal)
+    trainer.update_generator(spatial, temporal)  # no companion on G
+    assert seen == [("t", trainer.nets["spatial"]), ("t", trainer.nets["temporal"])]
+
+
+def test_companion_options_are_checked_against_the_registered_regulariser():
+    with pytest.raises(UserError, match=r"loss\.companion_params\.weight'.*weight_clip.*valid: c"):
+        build(TrainConfig, {"loss": {"adversarial": "wgan", "companion_params": {"weight": 1}}})
+    with pytest.raises(UserError, match=r"'nsgan' has no companion"):
+        build(TrainConfig, {"loss": {"companion_params": {"c": 0.1}}})
+    cfg = build(
+        TrainConfig, {"loss": {"adversarial": "wgan_gp", "companion_params": {"center": 0}}}
+    )
+    assert cfg.loss.companion_params == {"center": 0}
+
+
+@pytest.mark.parametrize(
+    "stages, scope",
+    [(("g",), "pair"), (("d",), "net"), (("d",), "fake_batch"), (("d", "g"), "pair")],
+)
+def test_a_companion_tempogan_cannot_run_is_refused_at_config_load(monkeypatch, stages, scope):
+    monkeypatch.setitem(REGULARIZERS, "odd", lambda: Hook(stages, scope, lambda c: None))
+    register_loss_with(monkeypatch, "odd")
+    with pytest.raises(UserError, match="tempoGAN runs only pair and after_step"):
+        build(TrainConfig, {"loss": {"adversarial": "wgan_x"}})

@@ -45,12 +45,13 @@ def test_interrupted_and_resumed_run_repeats_the_uninterrupted_losses(
     straight = train(tiny_config, dataset2d, tmp_path / "a", device="cpu")
     assert straight["status"] == "completed" and straight["iterations"] == 4
 
+    handler = signal.getsignal(signal.SIGINT)  # SIG_IGN when pytest runs in the background
     first = train(
         tiny_config, dataset2d, tmp_path / "b", device="cpu", after_iteration=interrupt_at(2)
     )
     assert first["status"] == "interrupted" and first["signal"] == "SIGINT"
     assert first["iterations"] == 2 and first["checkpoint"].endswith("ckpt_00000002.pt")
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    assert signal.getsignal(signal.SIGINT) is handler  # restored
     second = train(None, dataset2d, tmp_path / "b", device="cpu", resume=True)
     assert second["status"] == "completed" and second["iterations"] == 4
 
@@ -67,6 +68,22 @@ def test_interrupted_and_resumed_run_repeats_the_uninterrupted_losses(
     for key in ("generator", "spatial_discriminator", "temporal_discriminator"):
         for name, tensor in a[key].items():
             assert torch.equal(tensor, b[key][name]), (key, name)
+
+
+def test_sigterm_during_an_iteration_checkpoints_that_iteration(dataset2d, tiny_config, tmp_path):
+    tiny_config.update(iterations=6, checkpoint_every=2, preview_every=0)
+
+    def terminate_at_3(done, metrics, trainer):
+        if done == 3:
+            signal.raise_signal(signal.SIGTERM)
+
+    run = tmp_path / "run"
+    result = train(tiny_config, dataset2d, run, device="cpu", after_iteration=terminate_at_3)
+    assert result["status"] == "interrupted" and result["signal"] == "SIGTERM"
+    assert result["iterations"] == 3 and result["checkpoint"].endswith("ckpt_00000003.pt")
+    assert [p.name for p in ckpt.list_checkpoints(run)] == ["ckpt_00000002.pt", "ckpt_00000003.pt"]
+    assert [r["iteration"] for r in read_metrics(run)] == [1, 2, 3]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
 def test_resume_drops_log_rows_written_after_the_checkpoint(dataset2d, tiny_config, tmp_path):

@@ -19,7 +19,7 @@ from fluidgan.gan.architectures.base import (
     require_halvings,
 )
 from fluidgan.gan.architectures.dcgan import channels_at
-from fluidgan.gan.core import DiscOutput, NetSpec
+from fluidgan.gan.core import DISTANCES, DiscOutput, NetSpec
 from fluidgan.gan.layers import conv, linear
 
 
@@ -54,7 +54,7 @@ class AutoencoderDiscriminator(nn.Module):
         code = self.encoder(x)
         h = self.expand(code).view(x.shape[0], -1, *self.base)
         recon = self.decoder(F.elu(h))
-        err = (recon - x) ** 2 if self.distance == "l2" else (recon - x).abs()
+        err = DISTANCES[self.distance](recon, x)
         return DiscOutput(err.flatten(1).mean(1), features=[code], embedding=code)
 
 
@@ -64,5 +64,5 @@ def autoencoder_discriminator(
 ) -> nn.Module:
     """distance: l2 (EBGAN's MSE energy) or l1 (BEGAN's L(v) = |v - D(v)|)."""
     check_conditioning(spec, "autoencoder", ("none",))
-    check_norm(distance, "model.d.distance", ("l1", "l2"))
+    check_norm(distance, "model.d.distance", DISTANCES)
     return AutoencoderDiscriminator(spec, code_dim, distance)

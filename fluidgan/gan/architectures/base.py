@@ -29,7 +29,35 @@ GENERATORS: Registry[Builder] = Registry("generator")
 DISCRIMINATORS: Registry[Builder] = Registry("discriminator")
 TRANSLATORS: Registry[Builder] = Registry("translator")
 
-NORMS = ("batch", "virtual", "instance", "layer", "none")
+#: Normalisations ``(channels, flat, n_ref) -> module`` for (B, C, H, W) activations, or
+#: (B, C) ones when ``flat``; a family accepts the subset it passes to :func:`check_norm`.
+NORMS: Registry[Callable[[int, bool, int], nn.Module]] = Registry("normalisation", ordered=True)
+
+
+@NORMS.register("batch")
+def _batch_norm(channels: int, flat: bool, n_ref: int) -> nn.Module:
+    return nn.BatchNorm1d(channels) if flat else nn.BatchNorm2d(channels)
+
+
+@NORMS.register("virtual")
+def _virtual_batch_norm(channels: int, flat: bool, n_ref: int) -> nn.Module:
+    return VirtualBatchNorm(channels, n_ref)
+
+
+@NORMS.register("instance")
+def _instance_norm(channels: int, flat: bool, n_ref: int) -> nn.Module:
+    # one value per channel when flat: normalising over the channels is layer norm
+    return nn.LayerNorm(channels) if flat else nn.InstanceNorm2d(channels, affine=True)
+
+
+@NORMS.register("layer")
+def _layer_norm(channels: int, flat: bool, n_ref: int) -> nn.Module:
+    return nn.LayerNorm(channels) if flat else nn.GroupNorm(1, channels)
+
+
+@NORMS.register("none")
+def _no_norm(channels: int, flat: bool, n_ref: int) -> nn.Module:
+    return nn.Identity()
 
 
 def halvings(size: tuple[int, int], min_side: int = 4, most: int | None = None) -> int:
@@ -67,15 +95,7 @@ def check_norm(norm: str, where: str, allowed: Sequence[str] = NORMS) -> None:
 
 def norm_layer(kind: str, channels: int, *, flat: bool = False, n_ref: int = 0) -> nn.Module:
     """A normalisation for (B, C, H, W) activations, or (B, C) ones when ``flat``."""
-    if kind == "batch":
-        return nn.BatchNorm1d(channels) if flat else nn.BatchNorm2d(channels)
-    if kind == "virtual":
-        return VirtualBatchNorm(channels, n_ref)
-    if kind == "instance" and not flat:
-        return nn.InstanceNorm2d(channels, affine=True)
-    if kind in ("layer", "instance"):
-        return nn.LayerNorm(channels) if flat else nn.GroupNorm(1, channels)
-    return nn.Identity()
+    return NORMS[kind](channels, flat, n_ref)
 
 
 def with_reference_batch(net: nn.Module, spec: NetSpec, norm: str, n_ref: int) -> nn.Module:
