@@ -124,16 +124,7 @@ def _train(cfg, data_dir, run_dir, ctx, resume, progress, after_iteration) -> di
     configure_torch(cfg, ctx)
     trainer = Trainer(cfg, spec, ctx)
     start = restore(trainer, previous, spec, cfg) if resume else 0
-    result = {
-        "run_dir": str(run_dir),
-        "status": "completed",
-        "iterations": start,
-        "checkpoint": str(previous) if previous else None,
-        "metrics": {},
-        "seconds": 0.0,
-        "iterations_per_second": 0.0,
-        "preview": None,
-    }
+    result = nothing_run(run_dir, start, previous)
     if start >= cfg.iterations:
         return result
     if ctx.main:
@@ -167,6 +158,20 @@ def _train(cfg, data_dir, run_dir, ctx, resume, progress, after_iteration) -> di
         run.close()
     result["preview"] = str(run.previews[-1]) if run.previews else None
     return result
+
+
+def nothing_run(run_dir: Path, start: int, previous: Path | None) -> dict[str, Any]:
+    """The result record of a run that stands at ``start`` (updated by the loop's)."""
+    return {
+        "run_dir": str(run_dir),
+        "status": "completed",
+        "iterations": start,
+        "checkpoint": str(previous) if previous else None,
+        "metrics": {},
+        "seconds": 0.0,
+        "iterations_per_second": 0.0,
+        "preview": None,
+    }
 
 
 def previous_checkpoint(run_dir: Path, resume: bool) -> Path | None:

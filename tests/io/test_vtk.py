@@ -7,6 +7,7 @@ import pytest
 
 vtk = pytest.importorskip("vtk")
 from vtk.util.numpy_support import vtk_to_numpy  # noqa: E402
+from vtk_reading import read_vti  # noqa: E402
 
 from fluidgan.io.vtk import (  # noqa: E402
     HEADER_DTYPE,
@@ -16,15 +17,6 @@ from fluidgan.io.vtk import (  # noqa: E402
     vti_bytes,
     write_frame_vti,
 )
-
-
-def read_vti(path):
-    reader = vtk.vtkXMLImageDataReader()
-    reader.SetFileName(str(path))
-    reader.Update()
-    image = reader.GetOutput()
-    assert image.GetNumberOfPoints() > 0, f"VTK could not read {path}"
-    return image
 
 
 def point_value(image, name, i, j, k):

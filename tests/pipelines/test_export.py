@@ -10,20 +10,12 @@ import pytest
 
 vtk = pytest.importorskip("vtk")
 from vtk.util.numpy_support import vtk_to_numpy  # noqa: E402
+from vtk_reading import read_vti  # noqa: E402
 
 from fluidgan.config import load_toml  # noqa: E402
 from fluidgan.errors import UserError  # noqa: E402
 from fluidgan.io.simfile import SimMeta, SimWriter  # noqa: E402
 from pipelines.export import ExportConfig, export_vtk  # noqa: E402
-
-
-def read_vti(path):
-    reader = vtk.vtkXMLImageDataReader()
-    reader.SetFileName(str(path))
-    reader.Update()
-    image = reader.GetOutput()
-    assert image.GetNumberOfPoints() > 0, f"VTK could not read {path}"
-    return image
 
 
 def make_sim(path, high=(8, 12, 16), factor=4, frames=4, groups=("high", "low", "sr")):
