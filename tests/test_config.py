@@ -126,6 +126,10 @@ def test_every_layer_overrides_the_one_before(presets, tmp_path):
         sets=["inner.size=[1, 1]"],
     )
     assert cfg == Checked(n=9, name="from file", inner=Inner(kind="a", size=(1.0, 1.0)))
+    # the preset beats the base (a resumed run's saved config) where both set a key; the
+    # base's keys survive where the preset is silent
+    cfg = resolve_config(Checked, base={"n": 7, "name": "base"}, kind="kind", preset="child")
+    assert (cfg.n, cfg.name) == (2, "base")
     # a file given as data works as the file does; --set beats explicit options
     assert resolve_config(Checked, file={"n": 3}, options={"n": 4}, sets=["n=5"]).n == 5
 
