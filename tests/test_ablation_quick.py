@@ -168,10 +168,11 @@ def test_quick_study_runs_every_variant_and_resumes(tmp_path):
     assert all(v.label in table for v in ablation.VARIANTS.values())
     for png in ("curves.png", "spectra.png", "time_strips.png", "strips/ds_only.png"):
         assert (out / "results" / png).stat().st_size > 1000, png
-    # the same command again: every run is complete and every score cached
+    # the same command again, two runs at a time (the process pool path): every run is
+    # complete, every score cached, and each result lands under its own variant and seed
     checkpoint = out / "runs" / "full" / "seed0" / "checkpoints" / "ckpt_00000002.pt"
     stamp = checkpoint.stat().st_mtime_ns
-    assert ablation.main(["--quick", "--out", str(out), "--device", "cpu"]) == 0
+    assert ablation.main(["--quick", "--out", str(out), "--device", "cpu", "--jobs", "2"]) == 0
     assert checkpoint.stat().st_mtime_ns == stamp
     again = json.loads((out / "results" / "ablation.json").read_text())
     assert again["table"] == results["table"]
