@@ -47,6 +47,7 @@ from fluidgan.gan import trainer  # noqa: E402
 from fluidgan.gan.config import load_config, preset_names  # noqa: E402
 from fluidgan.gan.metrics import metric_fn  # noqa: E402
 from fluidgan.gan.sample import generate, reference_images, save_grid, to_uint8  # noqa: E402
+from fluidgan.registry import Registry  # noqa: E402
 
 SETTINGS = [  # no metric or grid inside the budget; evaluation happens after it
     "eval.metrics=[]",
@@ -74,17 +75,25 @@ class Row:
     grid: str = ""
 
 
-def evaluators(name: str, n: int, inception: bool) -> dict[str, object]:
-    """Metric functions (fake, real) -> metrics for the domain classifier and, with
+def evaluators(
+    name: str, n: int, inception: bool, data_sets: tuple[str, ...] = ()
+) -> dict[str, object]:
+    """Metric functions (fake, real) -> metrics for the data set's domain classifier
+    (``data_sets``: the preset options selecting it; digits by default) and, with
     ``inception``, canonical Inception (FID only when the weights found lack logits)."""
     out = {}
-    choices = [("domain:digits", "['fid', 'is']")]
+    choices = [("auto", "['fid', 'is']")]
     if inception:
         choices += [("inception", "['fid', 'is']"), ("inception", "['fid']")]
     for features, metrics in choices:
         if features in out:
             continue
-        sets = [f"eval.metrics={metrics}", f'eval.features="{features}"', f"eval.samples={n}"]
+        sets = [
+            *data_sets,
+            f"eval.metrics={metrics}",
+            f'eval.features="{features}"',
+            f"eval.samples={n}",
+        ]
         try:
             fn, _ = metric_fn(load_config(name, sets=sets))
         except UserError as e:
@@ -94,13 +103,15 @@ def evaluators(name: str, n: int, inception: bool) -> dict[str, object]:
     return out
 
 
-EVALUATORS: dict[str, dict[str, object]] = {}  # per target: reference statistics computed once
+#: Per target and data set: reference statistics computed once.
+EVALUATORS: dict[tuple[str, str], dict[str, object]] = {}
 
 
 def evaluators_for(game: str, name: str, args: argparse.Namespace) -> dict[str, object]:
-    if game not in EVALUATORS:
-        EVALUATORS[game] = evaluators(name, args.n, args.inception)
-    return EVALUATORS[game]
+    key = (game, args.data_name)
+    if key not in EVALUATORS:
+        EVALUATORS[key] = evaluators(name, args.n, args.inception, args.data.sets)
+    return EVALUATORS[key]
 
 
 def score(images: np.ndarray, real: np.ndarray, fns: dict[str, object]) -> dict[str, float]:
@@ -169,19 +180,77 @@ class Curve:
     inception_score: list[float] = field(default_factory=list)
     cpu_seconds: float = 0.0
     status: str = ""  # plateau | max_iterations
+    max_iterations: int = 0  # this variant's cap (0: the saved settings' one)
 
 
-def converge_variant(name: str, seed: int, args: argparse.Namespace) -> Curve:
+@dataclass(frozen=True)
+class ProtocolData:
+    """A data set of the convergence protocol: the preset options that select it, how the
+    report names it, and where its curves, grids and runs go."""
+
+    sets: tuple[str, ...]
+    label: str
+    suffix: str  # of convergence<suffix>.json and the runs folder converge<suffix>
+    folder: str  # under docs/gan/
+
+    def json_path(self, docs: Path) -> Path:
+        return docs / "gan" / f"convergence{self.suffix}.json"
+
+    def grids(self, docs: Path) -> Path:
+        return docs / "gan" / self.folder
+
+
+PROTOCOL_DATA: Registry[ProtocolData] = Registry("protocol data set", ordered=True)
+PROTOCOL_DATA.register("digits")(
+    ProtocolData((), "digits, 16×16 (domain:digits features)", "", "converged")
+)
+PROTOCOL_DATA.register("smoke")(
+    ProtocolData(
+        ('data.name="smoke_frames"', "data.size=32"),
+        "smoke frames, 32×32 (domain:smoke features)",
+        "_smoke",
+        "converged/smoke",
+    )
+)
+
+
+def parse_caps(text: str) -> dict[str, int]:
+    """``--max-iterations``: '1500' or '1500,cgan=6000,mmgan=6000' -> {'': 1500, 'cgan': ...}
+    (the key '' is every other variant's cap)."""
+    caps: dict[str, int] = {}
+    for part in str(text).split(","):
+        name, _, value = part.rpartition("=")
+        try:
+            caps[name.strip()] = int(value)
+        except ValueError:
+            raise UserError(f"--max-iterations: {part!r} is not N or VARIANT=N") from None
+    if "" not in caps:
+        raise UserError("--max-iterations needs a default cap (a plain number)")
+    return caps
+
+
+def caps_text(caps: dict[str, int]) -> str:
+    return ",".join([str(caps[""]), *(f"{k}={v}" for k, v in sorted(caps.items()) if k)])
+
+
+def converge_variant(
+    name: str, seed: int, args: argparse.Namespace, start: Curve | None = None
+) -> Curve:
     """Train ``name`` in chunks of ``--chunk`` iterations (resuming its checkpoint),
     scoring FID_domain / IS_domain of ``--n`` samples after each, until
-    :func:`plateaued` or ``--max-iterations``."""
-    cfg = load_config(name, sets=[*SETTINGS, f"train.seed={seed}"])
-    out = Path(args.runs) / "converge" / f"{name}_seed{seed}"
-    curve = Curve(name, cfg.model.game, seed)
+    :func:`plateaued` or its cap. ``start``: a saved curve stopped by its cap whose
+    checkpoint is still there, continued instead of retrained (training resumes exactly,
+    so the curve is the one a fresh run with the higher cap gives)."""
+    cfg = load_config(name, sets=[*SETTINGS, *args.data.sets, f"train.seed={seed}"])
+    out = Path(args.runs) / f"converge{args.data.suffix}" / f"{name}_seed{seed}"
+    cap = args.caps.get(name, args.caps[""])
+    curve = start or Curve(name, cfg.model.game, seed)
+    curve.status, curve.max_iterations = "", cap
     fns = evaluators_for(target(cfg.model.game), name, args)
-    total, cpu0 = 0, time.process_time()
-    while total < args.max_iterations:
-        total = min(total + args.chunk, args.max_iterations)
+    total = curve.iterations[-1] if curve.iterations else 0
+    cpu0 = time.process_time() - curve.cpu_seconds
+    while total < cap and not plateaued(curve.fid, args.patience, args.tol):
+        total = min(total + args.chunk, cap)
         trainer.train(cfg, out, iterations=total, resume=total > args.chunk)
         run = trainer.restore(out)
         images = to_uint8(generate(run, args.n, seed=1, truncation=cfg.train.truncation))
@@ -190,16 +259,41 @@ def converge_variant(name: str, seed: int, args: argparse.Namespace) -> Curve:
         curve.fid.append(m["fid_domain"])
         curve.inception_score.append(m["is_domain"])
         print(f"  {name} seed {seed}: {total} it  FID_domain {m['fid_domain']:.2f}", flush=True)
-        if plateaued(curve.fid, args.patience, args.tol):
-            curve.status = "plateau"
-            break
-    curve.status = curve.status or "max_iterations"
+    curve.status = "plateau" if plateaued(curve.fid, args.patience, args.tol) else "max_iterations"
     curve.cpu_seconds = time.process_time() - cpu0
-    grid = Path(args.docs) / "gan" / "converged" / f"{name}.png"
-    grid.parent.mkdir(parents=True, exist_ok=True)
     if seed == args.seeds[0]:
+        grid = args.data.grids(Path(args.docs)) / f"{name}.png"
+        grid.parent.mkdir(parents=True, exist_ok=True)
+        run = trainer.restore(out)
         save_grid(to_uint8(generate(run, 64, seed=1, preview=True)), grid, columns=8)
     return curve
+
+
+def resumable(saved: dict | None, name: str, seed: int, args: argparse.Namespace) -> Curve | None:
+    """The saved curve of (name, seed) to continue with ``--extend``: stopped by a lower
+    cap, under the same protocol, with its checkpoint at the curve's last iteration."""
+    if not (args.extend and saved and same_protocol(saved["settings"], args)):
+        return None
+    for c in saved["curves"]:
+        if (c["name"], c["seed"]) == (name, seed) and c["status"] == "max_iterations":
+            curve = Curve(**{"max_iterations": saved["settings"]["max_iterations"], **c})
+            out = Path(args.runs) / f"converge{args.data.suffix}" / f"{name}_seed{seed}"
+            higher_cap = curve.max_iterations < args.caps.get(name, args.caps[""])
+            if higher_cap and saved_iteration(out) == curve.iterations[-1]:
+                return curve
+    return None
+
+
+def saved_iteration(out: Path) -> int | None:
+    """The iteration of the checkpoint in ``out``; None when there is none."""
+    try:
+        return trainer.restore(out).iteration
+    except UserError:
+        return None
+
+
+def same_protocol(settings: dict, args: argparse.Namespace) -> bool:
+    return all(settings.get(k) == getattr(args, k) for k in ("chunk", "patience", "tol", "n"))
 
 
 def plot_curves(curves: list[Curve], path: Path) -> None:
@@ -224,30 +318,40 @@ def plot_curves(curves: list[Curve], path: Path) -> None:
     plt.close(fig)
 
 
-def convergence_lines(saved: dict) -> list[str]:
-    """The convergence table: one row per variant, mean ± half the spread over seeds."""
-    info, curves = saved["settings"], [Curve(**c) for c in saved["curves"]]
+def convergence_lines(
+    saved: dict, data_name: str = "digits", canonical_rows: dict | None = None
+) -> list[str]:
+    """The convergence table of one data set: a row per variant, mean ± half the spread
+    over the seeds; with ``canonical_rows`` (docs/gan/canonical.json) a column of
+    canonical Inception FID of the first seed's final model."""
+    info, data = saved["settings"], PROTOCOL_DATA.get(data_name)
+    curves = [Curve(**{"max_iterations": info["max_iterations"], **c}) for c in saved["curves"]]
+    caps = {"": info["max_iterations"]}
+    caps.update({c.name: c.max_iterations for c in curves if c.max_iterations != caps[""]})
+    folder = f"gan/{data.folder}"
     lines = [
-        "## Convergence protocol",
+        f"## Convergence protocol: {data.label}",
         "",
-        f"Reproduce: `python benchmarks/gan_leaderboard.py --converge --variants "
-        f"{','.join(sorted({c.name for c in curves}))} --seeds "
+        f"Reproduce: `python benchmarks/gan_leaderboard.py --converge --data {data_name} "
+        f"--variants {','.join(sorted({c.name for c in curves}))} --seeds "
         f"{','.join(map(str, info['seeds']))} --chunk {info['chunk']} --patience "
-        f"{info['patience']} --tol {info['tol']:g} --max-iterations {info['max_iterations']} "
-        f"--n {info['n']}` ({info['wall_minutes']:g} min of wall time; {info['machine']}; "
-        f"written {info['written']}).",
+        f"{info['patience']} --tol {info['tol']:g} --max-iterations {caps_text(caps)} "
+        f"--n {info['n']}` ({info['wall_minutes']:g} min of wall time summed over the "
+        f"batches it was run in; {info['machine']}; last written {info['written']}). "
+        "Continue curves stopped by a cap with a higher cap and `--extend` (training "
+        "resumes exactly, so the curve is the one a fresh run gives).",
         "",
         f"Each variant trains in chunks of {info['chunk']} iterations; after each chunk "
         f"FID_domain / IS_domain of N = {info['n']} samples are measured (same features "
         "and references as above). **Plateau rule**: stop when the best FID_domain of the "
         f"last {info['patience']} evaluations is no more than {info['tol']:.0%} below the "
-        f"best before them; otherwise stop at {info['max_iterations']} iterations (status "
+        f"best before them; otherwise stop at the variant's cap (column 'cap'; status "
         "'max_iterations': not converged). Values are mean ± half the spread over the "
         "seeds, at the last evaluation; CPU s is the training + evaluation cost per seed.",
         "",
-        "| variant | seeds | iterations | status | CPU s / seed | FID_domain ↓ | IS_domain ↑ "
-        "| samples |",
-        "|---|---:|---:|---|---:|---:|---:|---|",
+        "| variant | seeds | iterations | cap | status | CPU s / seed | FID_domain ↓ "
+        "| IS_domain ↑ |" + (" FID (Inception) ↓ |" if canonical_rows else "") + " samples |",
+        "|---|---:|---:|---:|---|---:|---:|---:|" + ("---:|" if canonical_rows else "") + "---|",
     ]
 
     def pm(values: list[float]) -> str:
@@ -260,52 +364,180 @@ def convergence_lines(saved: dict) -> list[str]:
         status = "/".join(c.status for c in cs)  # per seed, like the iterations
         cpu = float(np.mean([c.cpu_seconds for c in cs]))
         lines.append(
-            f"| {name} | {len(cs)} | {its} | {status} | {cpu:.0f} | {pm([c.fid[-1] for c in cs])}"
-            f" | {pm([c.inception_score[-1] for c in cs])} | ![{name}](gan/converged/{name}.png) |"
+            f"| {name} | {len(cs)} | {its} | {cs[0].max_iterations} | {status} | {cpu:.0f} "
+            f"| {pm([c.fid[-1] for c in cs])} | {pm([c.inception_score[-1] for c in cs])} "
+            + (f"| {canonical_cell(canonical_rows, cs[0])} " if canonical_rows else "")
+            + f"| ![{name}]({folder}/{name}.png) |"
         )
+    if canonical_rows:
+        lines[lines.index("") + 1 : lines.index("") + 1] = canonical_note(canonical_rows)
     missing = sorted(set(preset_names()) - {c.name for c in curves})
+    capped = sorted({c.name for c in curves if c.status == "max_iterations"})
     lines += [
         "",
-        "![FID_domain curves](gan/converged/curves.png)",
+        f"![FID_domain curves, {data_name}]({folder}/curves.png)",
         "",
-        "**Not yet run through this protocol:** "
+        "**Not run through this protocol on this data set:** "
         + (", ".join(missing) if missing else "none")
-        + ". Also not run: the 32² smoke-frame data set (domain features) and canonical "
-        "Inception FID at N ≥ 1000 (2–5 images/s per thread on this CPU). The rule stops "
-        "on noisy curves: a variant whose FID_domain still falls over longer runs (the "
-        "budget table's mmgan row reached a lower value at 3000 iterations) needs a longer "
-        "--patience.",
+        + ". **Stopped by their cap (not converged):** "
+        + (", ".join(capped) if capped else "none")
+        + ".",
         "",
     ]
     return lines
 
 
+def canonical_cell(rows: dict, curve: Curve) -> str:
+    """The canonical FID of the variant's first-seed model; n/a when not measured or
+    measured on an older checkpoint than the curve's last."""
+    row = rows.get(curve.name)
+    return f"{row['fid']:.1f}" if row and row["iteration"] == curve.iterations[-1] else "n/a"
+
+
+def canonical_note(rows: dict) -> list[str]:
+    rates = [r["images_per_cpu_second"] for r in rows.values()]
+    n = sorted({r["n"] for r in rows.values()})
+    return [
+        f"Canonical Inception FID (column 'FID (Inception)'): N = {'/'.join(map(str, n))} "
+        "samples of the first seed's final model against all training images (domain B "
+        "for the two-mapping models), Inception-2015-12-05 pool3 in fp32 on the CPU at "
+        f"{min(rates):.1f}–{max(rates):.1f} images per CPU-second (one thread); "
+        "`python benchmarks/gan_leaderboard.py --canonical 1000 --variants …`. "
+        "Comparable with published FIDs in definition only: these are 16×16 digits "
+        "upsampled to 299×299, and FID at N = 1000 is biased upwards.",
+        "",
+    ]
+
+
 def converge(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
+    """Run the protocol for ``names`` on ``--data``; keep the saved curves of the other
+    variants (same chunk, patience, tol and N) and write the curves, table data and plot."""
+    path = args.data.json_path(docs)
+    saved = json.loads(path.read_text()) if path.exists() else None
     t0 = time.perf_counter()
-    curves = [converge_variant(name, seed, args) for name in names for seed in args.seeds]
-    (docs / "gan" / "converged").mkdir(parents=True, exist_ok=True)
-    plot_curves(curves, docs / "gan" / "converged" / "curves.png")
+    curves = [
+        converge_variant(name, seed, args, resumable(saved, name, seed, args))
+        for name in names
+        for seed in args.seeds
+    ]
     info = settings(args, (time.perf_counter() - t0) / 60)
     info.update(
         chunk=args.chunk,
         patience=args.patience,
         tol=args.tol,
-        max_iterations=args.max_iterations,
+        max_iterations=args.caps[""],
         seeds=args.seeds,
+        data=args.data_name,
     )
-    path = docs / "gan" / "convergence.json"
-    if path.exists():  # keep the curves of variants not rerun (same protocol only)
-        saved = json.loads(path.read_text())
-        same = all(saved["settings"].get(k) == info[k] for k in ("chunk", "patience", "tol", "n"))
-        if same:
-            kept = [Curve(**c) for c in saved["curves"] if c["name"] not in names]
-            curves = kept + curves
-            info["wall_minutes"] = round(
-                info["wall_minutes"] + saved["settings"]["wall_minutes"], 1
-            )
-            plot_curves(curves, docs / "gan" / "converged" / "curves.png")
+    if saved and same_protocol(saved["settings"], args):
+        default_cap = saved["settings"]["max_iterations"]
+        kept = [
+            Curve(**{"max_iterations": default_cap, **c})
+            for c in saved["curves"]
+            if c["name"] not in names
+        ]
+        curves = kept + curves
+        info["wall_minutes"] = round(info["wall_minutes"] + saved["settings"]["wall_minutes"], 1)
+    args.data.grids(docs).mkdir(parents=True, exist_ok=True)
+    plot_curves(curves, args.data.grids(docs) / "curves.png")
     path.write_text(json.dumps({"settings": info, "curves": [c.__dict__ for c in curves]}))
     return path
+
+
+# --- canonical Inception FID of the converged digits models ------------------------------
+
+
+def inception_reference(game: str, name: str, extractor, cache: Path):
+    """Gaussian statistics of the real images of ``game``'s target under the Inception
+    pool3 features, cached in ``cache`` with the weights' identity."""
+    from fluidgan.metrics.fid import GaussianStats, gaussian_stats
+
+    ident = json.dumps(extractor.identity(), sort_keys=True, default=str)
+    path = cache / f"inception_reference_{target(game)}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            if str(z["identity"]) == ident:
+                return GaussianStats(z["mu"], z["sigma"], int(z["n"]))
+    real = reference_images(trainer.build_run(load_config(name, sets=SETTINGS)))
+    stats = gaussian_stats(extractor.extract(as_nhwc_uint8(real), 50, progress=True).pool)
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, mu=stats.mu, sigma=stats.sigma, n=stats.n, identity=ident)
+    tmp.replace(path)
+    return stats
+
+
+def as_nhwc_uint8(images: np.ndarray) -> np.ndarray:
+    return images if images.ndim == 4 else images[..., None]
+
+
+def canonical(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
+    """Canonical Inception FID (pool3, fp32) of ``--canonical`` samples from the
+    first seed's converged checkpoint of each variant of the digits protocol; results
+    (and the measured extractor rate) go to docs/gan/canonical.json, one variant at a
+    time, so an interrupted run keeps what it finished."""
+    from fluidgan.metrics.features import ExtractorOptions, get_extractor
+    from fluidgan.metrics.fid import fid_to_features
+
+    saved = json.loads(PROTOCOL_DATA.get("digits").json_path(docs).read_text())
+    extractor = get_extractor("inception", ExtractorOptions(device="cpu"))
+    path = docs / "gan" / "canonical.json"
+    seed = saved["settings"]["seeds"][0]
+    for c in saved["curves"]:
+        if c["name"] not in names or c["seed"] != seed:
+            continue
+        out = Path(args.runs) / "converge" / f"{c['name']}_seed{seed}"
+        run = trainer.restore(out)
+        if run.iteration != c["iterations"][-1]:
+            raise UserError(f"{out}: checkpoint at {run.iteration}, curve at {c['iterations'][-1]}")
+        ref = inception_reference(c["game"], c["name"], extractor, Path(args.runs))
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        images = to_uint8(
+            generate(run, args.canonical, seed=1, truncation=run.cfg.train.truncation)
+        )
+        fid = fid_to_features(ref, extractor.extract(as_nhwc_uint8(images), 50).pool)
+        rate = args.canonical / (time.process_time() - cpu0)
+        print(f"  {c['name']}: Inception FID {fid:.2f} ({rate:.2f} images/CPU-s)", flush=True)
+        record(
+            path,
+            c["name"],
+            {
+                "iteration": run.iteration,
+                "seed": seed,
+                "fid": fid,
+                "n": args.canonical,
+                "images_per_cpu_second": rate,
+                "wall_seconds": time.perf_counter() - t0,
+            },
+        )
+    return path
+
+
+def record(path: Path, name: str, row: dict) -> None:
+    """Add ``row`` under ``name`` in the JSON file at ``path`` (locked: several processes
+    may score different variants at once)."""
+    import fcntl
+
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        rows = json.loads(path.read_text()) if path.exists() else {}
+        rows[name] = {**row, "machine": settings_machine(), "written": now()}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(rows, indent=1, sort_keys=True))
+        tmp.replace(path)
+
+
+def canonical_rows(docs: Path) -> dict | None:
+    path = docs / "gan" / "canonical.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def settings_machine() -> str:
+    return f"{platform.machine()}, Python {platform.python_version()}, torch {torch.__version__}"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def fmt(value: float | None, digits: int = 2) -> str:
@@ -340,9 +572,8 @@ def settings(args: argparse.Namespace, wall_minutes: float) -> dict:
         "seed": args.seed,
         "inception": args.inception,
         "wall_minutes": round(wall_minutes, 1),
-        "machine": f"{platform.machine()}, Python {platform.python_version()}, "
-        f"torch {torch.__version__}",
-        "written": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": settings_machine(),
+        "written": now(),
         "classifier": classifier_identity(),
     }
 
@@ -426,15 +657,21 @@ def write_report(rows: list[Row], refs: list[Row], info: dict, docs: Path) -> Pa
         "`--report-only` rebuilds this page from `docs/gan/results.json`.",
         "",
     ]
-    converged = docs / "gan" / "convergence.json"
-    if converged.exists():
-        lines += convergence_lines(json.loads(converged.read_text()))
+    for data_name, data in PROTOCOL_DATA.items():
+        converged = data.json_path(docs)
+        if converged.exists():
+            rows = canonical_rows(docs) if data_name == "digits" else None
+            lines += convergence_lines(json.loads(converged.read_text()), data_name, rows)
     path = docs / "GAN_RESULTS.md"
     path.write_text("\n".join(lines))
     saved = {"settings": info, "rows": [r.__dict__ for r in rows]}
     saved["references"] = [r.__dict__ for r in refs]
     (docs / "gan" / "results.json").write_text(json.dumps(saved, indent=1))
     return path
+
+
+#: --quick: a seconds-long protocol run (for the tests).
+QUICK = {"chunk": 2, "max_iterations": "6", "n": 40, "patience": 1}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -465,14 +702,38 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--chunk", type=int, default=250, help="iterations per evaluation")
     parser.add_argument("--patience", type=int, default=3, help="evaluations without gain")
     parser.add_argument("--tol", type=float, default=0.05, help="relative FID gain that counts")
-    parser.add_argument("--max-iterations", type=int, default=5000)
+    parser.add_argument(
+        "--max-iterations",
+        default="5000",
+        help="convergence: the cap, and per-variant caps: 1500,cgan=6000 [5000]",
+    )
+    parser.add_argument(
+        "--data",
+        default="digits",
+        help=f"convergence: data set ({', '.join(PROTOCOL_DATA)}) [digits]",
+    )
+    parser.add_argument(
+        "--extend",
+        action="store_true",
+        help="convergence: continue saved curves stopped by a lower cap from their checkpoints",
+    )
+    parser.add_argument(
+        "--canonical",
+        type=int,
+        metavar="N",
+        help="canonical Inception FID of N samples of each converged digits model (seed 0)",
+    )
     parser.add_argument(
         "--quick", action="store_true", help="a seconds-long protocol run for tests"
     )
     args = parser.parse_args(argv)
     args.seeds = [int(v) for v in str(args.seeds).split(",")]
-    if args.quick:
-        args.chunk, args.max_iterations, args.n, args.patience = 2, 6, 40, 1
+    if args.quick:  # tiny settings, except those given explicitly
+        for key, value in QUICK.items():
+            if getattr(args, key) == parser.get_default(key):
+                setattr(args, key, value)
+    args.caps = parse_caps(args.max_iterations)
+    args.data_name, args.data = args.data, PROTOCOL_DATA.get(args.data)
     torch.set_num_threads(1)
     docs = Path(args.docs)
     (docs / "gan").mkdir(parents=True, exist_ok=True)
@@ -483,9 +744,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wrote {write_report(rows, refs, saved['settings'], docs)}")
         return
     names = args.variants.split(",") if args.variants else preset_names()
-    if args.converge:
-        print(f"wrote {converge(args, names, docs)}")
-        if (docs / "gan" / "results.json").exists():
+    if args.canonical or args.converge:
+        step = canonical if args.canonical else converge
+        print(f"wrote {step(args, names, docs)}")
+        if (docs / "gan" / "results.json").exists():  # the page holds both kinds of table
             main(["--report-only", "--docs", str(docs)])
         return
     t0 = time.perf_counter()

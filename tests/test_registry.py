@@ -90,6 +90,7 @@ def _tables():
     from fluidgan.gan.core import CONDITIONING, DISTANCES
     from fluidgan.gan.data import SLICES
     from fluidgan.gan.losses import DIVERGENCES
+    from fluidgan.gan.metrics import DOMAIN_FEATURES
     from fluidgan.inference.sources import READERS
     from fluidgan.io.preview import ANIMATION_WRITERS, FIELDS
     from fluidgan.metrics.domain import DOMAINS
@@ -128,6 +129,7 @@ def _tables():
         "label conditioning": (CONDITIONING, ["none", "concat", "acgan", "projection"]),
         "image distances": (DISTANCES, ["l1", "l2"]),
         "3D slices": (SLICES, ["middle", "all"]),
+        "domain features": (DOMAIN_FEATURES, ["digits", "smoke_frames"]),
         "normalisations": (NORMS, ["batch", "virtual", "instance", "layer", "none"]),
         "input residuals": (INPUT_RESIDUAL, ["none", "nearest", "linear"]),
         "input readers": (READERS, ["simulation", "hdf5", "npz", "mantaflow"]),

@@ -7,6 +7,8 @@ npz           a user .npz: uint8 [0, 255] or float [0, 1] images (N, H, W[, C]),
 image_folder  PNG/JPEG/BMP files; labels from sub-folder names when every file is in one
 smoke         density frames (2D) or slices (3D) of fluidgan simulations (HDF5); labels
               from a scene key (data.options.labels = "name": plume, training, ...)
+smoke_frames  the 32×32 plume frames of the ``domain:smoke`` classifier (simulated on
+              first use, then cached; 4 classes: inflow size × density), split train/test
 
 Unpaired domains for the two-mapping models come from one set: a seeded half A, and the
 other half through a registered domain transform (invert, coarsen, flip) as B.
@@ -292,6 +294,23 @@ def smoke(
     index = {c: k for k, c in enumerate(classes)}
     y = torch.tensor([index[n] for n in names], dtype=torch.long)
     return ImageData(images, y, len(classes), classes)
+
+
+@DATASETS.register("smoke_frames")
+def smoke_frames(size, channels: int, path: str | None, split: str = "train") -> ImageData:
+    """The labelled 32×32 plume frames the ``domain:smoke`` classifier is trained on
+    (:mod:`fluidgan.metrics.smoke_frames`), so that FID_domain on them is in-domain."""
+    from fluidgan.metrics.smoke_frames import CLASSES, load_smoke_labelled
+
+    if path is not None:
+        raise UserError("data set 'smoke_frames' is built in; remove data.path")
+    images, labels = load_smoke_labelled(split)
+    return ImageData(
+        from_unit(images.astype(np.float32) / 255.0, size, channels),
+        torch.as_tensor(labels, dtype=torch.long),
+        len(CLASSES),
+        [c.name for c in CLASSES],
+    )
 
 
 @DOMAIN_TRANSFORMS.register("invert")

@@ -10,14 +10,20 @@ import numpy as np
 from fluidgan.errors import UserError
 from fluidgan.gan.config import GanConfig
 from fluidgan.gan.trainer import EvaluateFn
+from fluidgan.registry import Registry
+
+#: The domain classifier trained on a built-in data set (its in-domain features).
+DOMAIN_FEATURES: Registry[str] = Registry("data set with domain features")
+DOMAIN_FEATURES.register("digits")("domain:digits")
+DOMAIN_FEATURES.register("smoke_frames")("domain:smoke")
 
 
 def resolve_features(cfg: GanConfig) -> str:
-    """eval.features with 'auto' made concrete: domain:digits for the digits data set
-    (its classifier was trained on them), else the canonical inception."""
+    """eval.features with 'auto' made concrete: the domain classifier trained on the data
+    set (digits, smoke_frames), else the canonical inception."""
     if cfg.eval.features != "auto":
         return cfg.eval.features
-    return "domain:digits" if cfg.data.name == "digits" else "inception"
+    return DOMAIN_FEATURES.get(cfg.data.name, "inception")
 
 
 def metric_fn(cfg: GanConfig, device: str = "cpu") -> tuple[EvaluateFn | None, str]:

@@ -51,3 +51,85 @@ def test_quick_convergence_run_writes_curves_and_the_table(board, tmp_path):
     lines = board.convergence_lines(saved)
     row = next(line for line in lines if line.startswith("| mmgan |"))
     assert "| 2 |" in row and "±" in row
+
+
+def test_caps_per_variant(board):
+    assert board.parse_caps("1500,cgan=6000, mmgan=3000") == {
+        "": 1500,
+        "cgan": 6000,
+        "mmgan": 3000,
+    }
+    assert board.caps_text({"": 1500, "mmgan": 3000, "cgan": 6000}) == "1500,cgan=6000,mmgan=3000"
+    for bad in ("cgan=6000", "1500,cgan=x", "many"):
+        with pytest.raises(board.UserError, match="--max-iterations"):
+            board.parse_caps(bad)
+
+
+def test_extend_continues_a_capped_curve_as_a_fresh_run_with_the_higher_cap(
+    board, tmp_path, monkeypatch
+):
+    """Cap 4 then --extend to 8 gives the curve (iterations and FIDs) of a fresh run with
+    cap 8: the checkpoint resumes exactly and nothing is retrained."""
+
+    def run(where, *extra):
+        board.main(
+            [
+                *("--converge", "--quick", "--variants", "mmgan", "--seeds", "0"),
+                *("--patience", "9", "--runs", str(where / "runs")),
+                *("--docs", str(where / "docs"), *extra),
+            ]
+        )
+        return json.loads((where / "docs" / "gan" / "convergence.json").read_text())
+
+    fresh = run(tmp_path / "fresh", "--max-iterations", "8")["curves"][0]
+    capped = run(tmp_path / "two", "--max-iterations", "4")["curves"][0]
+    assert capped["iterations"] == [2, 4] and capped["status"] == "max_iterations"
+    trained = []
+    train = board.trainer.train
+
+    def recording(cfg, out, iterations=None, resume=False, **kw):
+        trained.append((iterations, resume))
+        return train(cfg, out, iterations=iterations, resume=resume, **kw)
+
+    monkeypatch.setattr(board.trainer, "train", recording)
+    extended = run(tmp_path / "two", "--max-iterations", "1,mmgan=8", "--extend")["curves"][0]
+    assert extended["iterations"] == fresh["iterations"] == [2, 4, 6, 8]
+    assert extended["fid"] == pytest.approx(fresh["fid"], rel=1e-6)
+    assert extended["max_iterations"] == 8
+    assert trained == [(6, True), (8, True)]  # on from the checkpoint at 4, not again
+    saved = json.loads((tmp_path / "two" / "docs" / "gan" / "convergence.json").read_text())
+    row = next(x for x in board.convergence_lines(saved) if x.startswith("| mmgan |"))
+    assert "| 8 | 8 | max_iterations |" in row
+    assert "--max-iterations 1,mmgan=8" in "\n".join(board.convergence_lines(saved))
+
+
+def test_canonical_scores_the_first_seeds_final_checkpoint(board, tmp_path, monkeypatch):
+    """--canonical: FID of N samples of the seed-0 model that ended the curve, against the
+    training images, with the extractor it names (here the fast digits classifier stands
+    in for Inception), recorded per variant and shown as a column of the digits table."""
+    import numpy as np
+
+    from fluidgan.metrics import features
+    from fluidgan.metrics.fid import fid_from_features
+
+    runs, docs = tmp_path / "runs", tmp_path / "docs"
+    common = ["--variants", "mmgan", "--runs", str(runs), "--docs", str(docs)]
+    board.main(["--converge", "--quick", "--seeds", "0,1", *common])
+    digits = features.get_extractor("domain:digits")
+    monkeypatch.setattr(features, "get_extractor", lambda name, options=None: digits)
+    board.main(["--canonical", "60", *common])
+    rows = json.loads((docs / "gan" / "canonical.json").read_text())
+    curve = json.loads((docs / "gan" / "convergence.json").read_text())["curves"][0]
+    assert rows["mmgan"]["seed"] == 0 and rows["mmgan"]["iteration"] == curve["iterations"][-1]
+
+    run = board.trainer.restore(runs / "converge" / "mmgan_seed0")
+    fake = board.to_uint8(board.generate(run, 60, seed=1))[..., None]
+    real = board.reference_images(run)[..., None]
+    expected = fid_from_features(digits.extract(real).pool, digits.extract(fake).pool)
+    assert rows["mmgan"]["fid"] == pytest.approx(expected, rel=1e-4)
+    page = (docs / "GAN_RESULTS.md").read_text() if (docs / "GAN_RESULTS.md").exists() else ""
+    saved = json.loads((docs / "gan" / "convergence.json").read_text())
+    lines = board.convergence_lines(saved, "digits", rows)
+    row = next(x for x in lines if x.startswith("| mmgan |"))
+    assert f"| {rows['mmgan']['fid']:.1f} |" in row
+    assert np.isfinite(rows["mmgan"]["images_per_cpu_second"]) or page
