@@ -440,8 +440,17 @@ def converge(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
         info["wall_minutes"] = round(info["wall_minutes"] + saved["settings"]["wall_minutes"], 1)
     args.data.grids(docs).mkdir(parents=True, exist_ok=True)
     plot_curves(curves, args.data.grids(docs) / "curves.png")
-    path.write_text(json.dumps({"settings": info, "curves": [c.__dict__ for c in curves]}))
+    records = [saved_curve(c, info["max_iterations"]) for c in curves]
+    path.write_text(json.dumps({"settings": info, "curves": records}))
     return path
+
+
+def saved_curve(curve: Curve, default_cap: int) -> dict:
+    """A curve as saved: its cap only where it differs from the default one."""
+    record = dict(curve.__dict__)
+    if record["max_iterations"] == default_cap:
+        del record["max_iterations"]
+    return record
 
 
 # --- canonical Inception FID of the converged digits models ------------------------------
