@@ -235,7 +235,8 @@ def train_run(cfg, data_dir: Path, run_dir: Path, device: str) -> dict[str, Any]
 
     latest = ckpt.latest_checkpoint(run_dir)
     if latest is not None:
-        saved = load_toml(run_dir / "config.toml")
+        # resolved: a run saved before a config key existed has that key's default
+        saved = to_dict(build(type(cfg), load_toml(run_dir / "config.toml")))
         expected = to_dict(cfg)
         if {**saved, "iterations": 0} != {**expected, "iterations": 0}:
             raise UserError(

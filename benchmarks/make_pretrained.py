@@ -5,14 +5,15 @@
         [--dest fluidgan/pretrained] [--max-mb 5] [--device auto]
 
 Steps: read the run's newest checkpoint (or the given file); keep only what upscaling
-needs -- the generator's weights and the ``model`` record, with the iteration, the
-resolved training config and the last metrics -- and write it through the checkpoint
-writer as ``DEST/NAME.pt`` (refused above ``--max-mb``); load it back as ``fluidgan
-upscale`` would; with ``--test`` score it on those held-out simulations (every frame
-upscaled, ``fluidgan evaluate`` against the ground truth, next to cubic and linear
-interpolation); write the model card ``DEST/NAME.md`` (training data and command, config,
-held-out metrics, sha256) and the entry of ``DEST/models.toml`` (file, sha256, size,
-card). ``--data`` is the training dataset: its scene and seeds go into the card.
+needs -- the generator's weights (and their EMA, when the run kept one) and the ``model``
+record, with the iteration, the resolved training config and the last metrics -- and
+write it through the checkpoint writer as ``DEST/NAME.pt`` (refused above
+``--max-mb``); load it back as ``fluidgan upscale`` would; with ``--test`` score it on
+those held-out simulations (every frame upscaled, ``fluidgan evaluate`` against the
+ground truth, next to cubic and linear interpolation); write the model card
+``DEST/NAME.md`` (training data and command, config, held-out metrics, sha256) and the
+entry of ``DEST/models.toml`` (file, sha256, size, card). ``--data`` is the training
+dataset: its scene and seeds go into the card.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ import heldout  # noqa: E402
 from fluidgan.errors import UserError  # noqa: E402
 
 DEST = ROOT / "fluidgan" / "pretrained"
-KEEP = ("iteration", "config", "model", "generator", "metrics")  # of a training checkpoint
+# of a training checkpoint (generator_ema: the EMA of G's weights, which upscale runs)
+KEEP = ("iteration", "config", "model", "generator", "generator_ema", "metrics")
 
 
 def strip_checkpoint(source: str | Path, out: Path) -> dict[str, Any]:
@@ -44,7 +46,9 @@ def strip_checkpoint(source: str | Path, out: Path) -> dict[str, Any]:
 
     state = load_checkpoint(source)
     stripped = {key: state[key] for key in KEEP if key in state}
-    stripped["generator"] = {k: v.detach().clone() for k, v in state["generator"].items()}
+    for key in ("generator", "generator_ema"):
+        if state.get(key) is not None:
+            stripped[key] = {k: v.detach().clone() for k, v in state[key].items()}
     stripped["source"] = str(state["path"])
     save_checkpoint(stripped, out)
     return stripped

@@ -121,7 +121,7 @@ def _is_checkpoint(path: Path) -> bool:
 
 @describer("checkpoint", _is_checkpoint)
 def describe_checkpoint(path: Path) -> dict:
-    from fluidgan.train.checkpoint import load_checkpoint  # torch only when needed
+    from fluidgan.train.checkpoint import has_ema, load_checkpoint  # torch only when needed
 
     state = load_checkpoint(path)
     networks = {
@@ -129,12 +129,19 @@ def describe_checkpoint(path: Path) -> dict:
         for name in ("generator", "spatial_discriminator", "temporal_discriminator")
         if state.get(name)
     }
+    config = state.get("config") or {}
     return {
         "format": f"{state['format']} v{state['format_version']}",
         "fluidgan_version": state.get("fluidgan_version"),
         "iteration": state["iteration"],
         "model": state["model"],
         "parameters": networks,
+        # EMA of G's weights (what upscale uses when present): its decay and start, or no
+        "ema": (
+            {"decay": config.get("ema_decay"), "start": config.get("ema_start", 0)}
+            if has_ema(state)
+            else "no"
+        ),
         "metrics": state.get("metrics", {}),
     }
 
@@ -151,7 +158,7 @@ def describe_run(path: Path) -> dict:
     info = {"checkpoints": [p.name for p in saved]}
     if saved:
         latest = describe_checkpoint(saved[-1])
-        info |= {k: latest[k] for k in ("iteration", "model", "metrics")}
+        info |= {k: latest[k] for k in ("iteration", "model", "ema", "metrics")}
     return info
 
 

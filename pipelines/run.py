@@ -179,7 +179,7 @@ def _upscale_inputs(spec: dict, ctx: Context) -> list[Path]:
     return _files(_checkpoint(spec, ctx), ctx.path(spec["input"]) if "input" in spec else None)
 
 
-UPSCALE_OPTIONS = "device tile overlap memory_mb batch sr_velocity compare_frames"
+UPSCALE_OPTIONS = "device tile overlap memory_mb batch sr_velocity compare_frames weights"
 
 
 @stage(

@@ -249,7 +249,9 @@ class RunFiles:
 
     def preview(self, done: int) -> dict[str, float]:
         """PNG of the first validation tiles and the D_t triplet; validation L1 of G and
-        of bi/trilinear interpolation (the baseline to beat); the curves so far."""
+        of bi/trilinear interpolation (the baseline to beat); the curves so far. With an
+        EMA of G (``ema_decay`` > 0) the EMA generator is shown and scored, and
+        ``val/l1_raw`` scores G itself."""
         if not self.main:
             return {}
         batch, triplet = self.preview_batch
@@ -265,7 +267,11 @@ class RunFiles:
             title=f"iteration {done}",
         )
         self.previews.append(path)
-        values = validation_l1(generated, batch["low"], batch["high"], self.trainer.spec.factor)
+        factor = self.trainer.spec.factor
+        values = validation_l1(generated, batch["low"], batch["high"], factor)
+        if self.trainer.ema is not None:
+            raw = self.trainer.sample(batch, None, raw=True)[0]
+            values["val/l1_raw"] = validation_l1(raw, batch["low"], batch["high"], factor)["val/l1"]
         rows = [*read_metrics(self.run_dir), {"iteration": done, **values}]
         save_curves(rows, self.run_dir / "curves.png")
         return values

@@ -57,7 +57,9 @@ class UpscaleConfig:
     per pass (unset: as many as fit, at most 16 frames); ``compare_frames``: coarse mode,
     saved frames 1..K of the high-res simulation timed against the same coarse frames to
     measure the cost being saved (0: no comparison; early frames are the cheapest for the
-    solver, so the speed-up shown is a lower bound for a developed flow).
+    solver, so the speed-up shown is a lower bound for a developed flow). ``weights``: "ema"
+    runs the EMA of the generator's weights when the checkpoint has one (trained with
+    ``ema_decay`` > 0), else the generator's own; "raw" always the generator's own.
     """
 
     device: str = "auto"
@@ -68,6 +70,7 @@ class UpscaleConfig:
     batch: int | None = None
     sr_velocity: str = "zero"  # a name in fluidgan.inference.velocity.SR_VELOCITY
     compare_frames: int = 3
+    weights: Literal["ema", "raw"] = "ema"
     simulate: SimulateConfig | None = None
 
     def __post_init__(self):
@@ -133,10 +136,12 @@ def load_upscaler(
     """The checkpoint's generator on ``config.device`` with a pass plan for ``low_shape``."""
     from fluidgan.amp import amp_dtype
     from fluidgan.device import resolve_device
-    from fluidgan.train.checkpoint import load_generator
+    from fluidgan.train.checkpoint import generator_from_state, load_checkpoint
 
     device = resolve_device(config.device)
-    generator, info = load_generator(checkpoint, device)
+    generator, info, weights = generator_from_state(
+        load_checkpoint(checkpoint), device, config.weights
+    )
     if len(low_shape) != info["dim"]:
         raise UserError(
             f"{checkpoint}: the generator is {info['dim']}D, the input {len(low_shape)}D"
@@ -147,7 +152,7 @@ def load_upscaler(
         )
     except ValueError as e:
         raise UserError(f"--tile/--overlap/--memory-mb: {e}") from None
-    return Upscaler(generator, info, device, plan, amp_dtype(config.amp, device))
+    return Upscaler(generator, info, device, plan, amp_dtype(config.amp, device), weights)
 
 
 def model_info(checkpoint: str | os.PathLike) -> dict[str, Any]:
@@ -321,6 +326,7 @@ def describe(writer: ResumableWriter, upscaler: Upscaler, checkpoint, source, co
         channels=upscaler.channels,
         plan=upscaler.plan.describe(),
         sr_velocity=config.sr_velocity,
+        weights=upscaler.weights,
     )
 
 
@@ -334,6 +340,7 @@ def summary(out, checkpoint, upscaler, frames, low_shape, sr_shape, seconds) -> 
         "low_shape": list(low_shape),
         "sr_shape": list(sr_shape),
         "plan": upscaler.plan.describe(),
+        "weights": upscaler.weights,
         "device": str(upscaler.device),
         "seconds": seconds,
         "upscale_s_per_frame": seconds / max(frames, 1),

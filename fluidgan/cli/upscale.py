@@ -64,6 +64,11 @@ Examples:
 @click.option("--memory-mb", type=click.FloatRange(min=1), help="Budget of one pass. [4096]")
 @click.option("--batch", type=click.IntRange(1), help="Frames (or tiles) per pass.")
 @click.option("--sr-velocity", metavar="NAME", help="/sr/velocity: zero or linear. [zero]")
+@click.option(
+    "--weights",
+    type=click.Choice(["ema", "raw"]),
+    help="ema: the EMA of G's weights when the checkpoint has one; raw: G's own. [ema]",
+)
 @click.option("--simulate-scene", help="Coarse mode: a scene preset (plume, training, …).")
 @click.option("--dim", type=click.IntRange(2, 3), help="Coarse mode: 2 or 3 dimensions.")
 @click.option("--res", help="Coarse mode: the simulated coarse grid, N or NXxNY[xNZ].")
@@ -104,7 +109,7 @@ def upscale(
         coarse_res=parse_res(res),
         frames=sim_frames,
         seed=seed,
-        **options,  # device, tile, overlap, memory_mb, batch, sr_velocity, compare_frames
+        **options,  # device, tile, overlap, memory_mb, batch, sr_velocity, weights, …
     )
     result = run(checkpoint, input_path, out, config, frames, progress=show_progress(quiet))
     if not quiet:

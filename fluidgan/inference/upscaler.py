@@ -125,7 +125,8 @@ class Precision(nn.Module):
 class Upscaler:
     """A generator, its input channel set and a pass plan: low-res frames -> SR density.
 
-    ``info`` is the checkpoint's ``model`` record (dim, factor, channels, ...).
+    ``info`` is the checkpoint's ``model`` record (dim, factor, channels, ...);
+    ``weights`` which of its generator weights these are ("ema" or "raw"; None: not said).
     """
 
     def __init__(
@@ -135,9 +136,11 @@ class Upscaler:
         device: torch.device,
         plan: Plan,
         dtype: torch.dtype | None = None,
+        weights: str | None = None,
     ):
         self.generator = Precision(generator.to(device).eval(), device, dtype)
         self.info = info
+        self.weights = weights
         self.device = device
         self.plan = plan
 

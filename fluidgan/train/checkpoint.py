@@ -9,6 +9,8 @@ A checkpoint is a dict saved with :func:`torch.save` that :func:`torch.load` rea
     model             {"dim", "factor", "in_channels", "channels", "tile", ...}: what
                       rebuilds the generator (see :func:`load_generator`)
     generator, spatial_discriminator, temporal_discriminator      state dicts (or None)
+    generator_ema     the EMA of G's weights (a state dict of G's shape); only in runs
+                      with ``ema_decay`` > 0, whose decay ``config`` holds
     optimizers, schedulers                                        state dicts by name
     rng               {"torch", "numpy", "python", "cuda"} generator states
     metrics           the last logged metrics
@@ -34,6 +36,8 @@ from fluidgan.loop import save_atomically
 FORMAT = "fluidgan.tempogan"
 FORMAT_VERSION = 1
 PATTERN = re.compile(r"^ckpt_(\d{8})\.pt$")
+EMA_KEY = "generator_ema"
+WEIGHTS = ("ema", "raw")  # which generator weights inference takes (see generator_state)
 
 
 def checkpoint_dir(run_dir: str | os.PathLike) -> Path:
@@ -105,19 +109,48 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     return state
 
 
-def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu"):
+def generator_state(state: dict[str, Any], weights: str = "ema") -> tuple[dict[str, Any], str]:
+    """The generator weights of a loaded checkpoint and which they are: ``"ema"`` the EMA
+    of G's weights when the checkpoint has one, else G's own; ``"raw"`` always G's own.
+    Returns ``(state_dict, "ema" | "raw")``."""
+    if weights not in WEIGHTS:
+        raise UserError(f"weights = {weights!r}: use one of {', '.join(WEIGHTS)}")
+    if weights == "ema" and state.get(EMA_KEY) is not None:
+        return state[EMA_KEY], "ema"
+    return state["generator"], "raw"
+
+
+def has_ema(state: dict[str, Any]) -> bool:
+    """Whether a loaded checkpoint carries the EMA of G's weights."""
+    return state.get(EMA_KEY) is not None
+
+
+def generator_from_state(
+    state: dict[str, Any], device: str | torch.device = "cpu", weights: str = "ema"
+):
+    """:func:`load_generator` of a checkpoint already loaded; returns ``(generator,
+    model_info, "ema" | "raw")``, the last naming the weights it holds."""
+    from fluidgan.models.generators import build_generator, normalise_record
+
+    info = normalise_record(state["model"])
+    generator = build_generator(info)
+    weights_state, used = generator_state(state, weights)
+    generator.load_state_dict(weights_state)
+    return generator.to(device).eval(), info, used
+
+
+def load_generator(
+    path: str | os.PathLike, device: str | torch.device = "cpu", weights: str = "ema"
+):
     """The trained generator of a checkpoint, in eval mode, and the checkpoint's ``model``
     record (dim, factor, in_channels, channels, ...) — all ``fluidgan upscale`` needs.
 
+    ``weights``: ``"ema"`` (default) the EMA of G's weights when the run kept one
+    (``ema_decay`` > 0), else G's; ``"raw"`` G's own weights.
     Returns ``(generator, model_info)``; ``generator(x)`` maps (B, C, *s) -> (B, 1, *f·s).
     """
-    from fluidgan.models.generators import build_generator, normalise_record
-
-    state = load_checkpoint(path)
-    info = normalise_record(state["model"])
-    generator = build_generator(info)
-    generator.load_state_dict(state["generator"])
-    return generator.to(device).eval(), info
+    generator, info, _ = generator_from_state(load_checkpoint(path), device, weights)
+    return generator, info
 
 
 # --- random number generator states -------------------------------------------------

@@ -147,6 +147,10 @@ class TrainConfig:
     preview_samples: int = 3  # validation tiles drawn in a preview
     validation_samples: int = 16  # validation tiles of the val/l1 metrics
     tensorboard: bool = True  # also write TensorBoard events when installed
+    # EMA of G's weights, θ̄ ← β θ̄ + (1 - β) θ after each iteration's G updates (β =
+    # ema_decay; 0: none); before ema_start iterations θ̄ ← θ. Inference uses θ̄.
+    ema_decay: float = 0.0
+    ema_start: int = 0
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -167,6 +171,10 @@ class TrainConfig:
             raise ValueError(f"threads must be >= 0, got {self.threads}")
         if self.checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1) (0: no EMA), got {self.ema_decay}")
+        if self.ema_start < 0:
+            raise ValueError(f"ema_start must be >= 0, got {self.ema_start}")
 
     @property
     def temporal_batch_size(self) -> int:

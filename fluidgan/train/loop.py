@@ -1,10 +1,11 @@
 """The tempoGAN trainer (docs/METHOD.md, "Losses and training"), readable top to bottom.
 
 One iteration: k_Ds updates of D_s, k_Dt of D_t, k_G of G, each on a fresh batch, in that
-order; then the learning rates step. Real and generated samples go through a
-discriminator in separate passes (BatchNorm sees them apart, as in the reference). The
-generator update combines the spatial batch (L1, D_s, feature loss) and a triplet batch
-(D_t through the advection warp, or the L2 temporal loss).
+order; then the EMA of G's weights (``ema_decay`` > 0) takes one step towards G, and the
+learning rates step. Real and generated samples go through a discriminator in separate
+passes (BatchNorm sees them apart, as in the reference). The generator update combines
+the spatial batch (L1, D_s, feature loss) and a triplet batch (D_t through the advection
+warp, or the L2 temporal loss).
 
 Batches are dicts from ``fluidgan.data.TileDataset``: spatial ``low`` (B, C, *s),
 ``high`` (B, 1, *S), ``low_velocity`` (B, d, *s); temporal the same with a frame axis of 3
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import operator
 import time
 from collections import defaultdict
@@ -33,6 +35,7 @@ from fluidgan import loop
 from fluidgan.advection import align_triplet
 from fluidgan.amp import amp_dtype
 from fluidgan.config import to_dict
+from fluidgan.ema import ema_decay, make_ema, update_ema_
 from fluidgan.gan.core import Ctx, DiscOutput, Pair
 from fluidgan.loop import TrainingDiverged
 from fluidgan.models.generators import build_generator, generator_record
@@ -52,6 +55,8 @@ from fluidgan.train.losses import (
 from fluidgan.train.schedule import make_scheduler
 
 __all__ = ["LoopHooks", "ModelSpec", "Trainer", "TrainingDiverged", "build_networks", "fit"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,10 @@ class Trainer:
         torch.manual_seed(cfg.seed)  # the same initial weights on every rank
         self.nets = {k: v.to(ctx.device) for k, v in build_networks(cfg, spec).items()}
         self.wrapped = {k: dist.wrap(v, ctx) for k, v in self.nets.items()}
+        # The EMA of G's weights (None when ema_decay = 0): averages the unwrapped G, whose
+        # parameters stay float32 under autocast; inference and previews use it.
+        self.ema = make_ema(self.nets["generator"]) if cfg.ema_decay > 0 else None
+        self.completed = 0  # iterations done, resumed ones included (ema_start counts them)
         o = cfg.optim
         self.optimizers = {
             k: OPTIMIZERS.get("adam")(v.parameters(), o.lr, o.betas) for k, v in self.nets.items()
@@ -296,10 +305,24 @@ class Trainer:
         g_triplets = batches.temporal[k_dt:] or [None] * o.k_g
         for batch, triplets in zip(batches.spatial[k_ds:], g_triplets, strict=True):
             record(self.update_generator(batch, triplets))
+        self.update_ema()
+        self.completed += 1
         self.learning_rate = self.optimizers["generator"].param_groups[0]["lr"]
         for scheduler in self.schedulers.values():
             scheduler.step()
         return {key: torch.stack(values).mean() for key, values in records.items()}
+
+    def update_ema(self) -> None:
+        """θ̄ ← β θ̄ + (1 - β) θ after the iteration's G updates (β = ``ema_decay``; θ̄ ← θ
+        during the first ``ema_start`` iterations)."""
+        if self.ema is not None:
+            decay = ema_decay(self.completed, self.cfg.ema_decay, self.cfg.ema_start)
+            update_ema_(self.ema, self.nets["generator"], decay)
+
+    def inference_generator(self) -> nn.Module:
+        """The generator that previews, validation and ``fluidgan upscale`` use: the EMA
+        when there is one, else G."""
+        return self.ema if self.ema is not None else self.nets["generator"]
 
     # --- checkpoints ------------------------------------------------------------------
 
@@ -310,6 +333,7 @@ class Trainer:
             "config": to_dict(self.cfg),
             "model": self.spec.record(self.cfg),
             "generator": nets["generator"].state_dict(),
+            **({} if self.ema is None else {ckpt.EMA_KEY: self.ema.state_dict()}),
             "spatial_discriminator": nets["spatial"].state_dict() if "spatial" in nets else None,
             "temporal_discriminator": nets["temporal"].state_dict() if "temporal" in nets else None,
             "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
@@ -345,6 +369,18 @@ class Trainer:
                 group["lr"] = base * rule(scheduler.last_epoch)
         for name, values in state.get("adversarial", {}).items():
             self.adversarial[name].state.update(values)
+        self.completed = int(state["iteration"])
+        if self.ema is not None:
+            if state.get(ckpt.EMA_KEY) is not None:
+                self.ema.load_state_dict(state[ckpt.EMA_KEY])
+            else:
+                update_ema_(self.ema, self.nets["generator"], 0.0)
+                (log.warning if self.ctx.main else log.debug)(
+                    "%s: the checkpoint has no EMA of the generator; it starts from the "
+                    "current generator (ema_decay = %g)",
+                    state.get("path", "checkpoint"),
+                    self.cfg.ema_decay,
+                )
         self.wall_offset = float(state.get("metrics", {}).get("time", 0.0))
         ckpt.set_rng_state(state["rng"])
         return int(state["iteration"])
@@ -352,10 +388,16 @@ class Trainer:
     # --- previews ---------------------------------------------------------------------
 
     @torch.no_grad()
-    def sample(self, batch: dict[str, torch.Tensor], triplet: dict[str, torch.Tensor] | None):
+    def sample(
+        self,
+        batch: dict[str, torch.Tensor],
+        triplet: dict[str, torch.Tensor] | None,
+        raw: bool = False,
+    ):
         """Generator outputs in eval mode (BatchNorm running statistics), for previews:
-        (generated (N, 1, *S), aligned real (3, *S) | None, aligned generated | None)."""
-        g = self.nets["generator"]
+        (generated (N, 1, *S), aligned real (3, *S) | None, aligned generated | None).
+        The EMA generator when there is one; ``raw``: G itself."""
+        g = self.nets["generator"] if raw else self.inference_generator()
         g.eval()
         generated = g(batch["low"]).float()
         real_t = fake_t = None

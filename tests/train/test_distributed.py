@@ -26,7 +26,7 @@ WORKER = textwrap.dedent("""
         # The parameters (not BatchNorm buffers, which DDP syncs from rank 0 only at a
         # wrapped forward) of every network on this rank after iteration ``done``.
         h = hashlib.sha256()
-        for name, net in sorted(trainer.nets.items()):
+        for name, net in sorted(trainer.nets.items()) + [("ema", trainer.ema)]:
             for p in net.parameters():
                 h.update(p.detach().numpy().tobytes())
         digests[done] = h.hexdigest()
@@ -38,7 +38,8 @@ WORKER = textwrap.dedent("""
 
 
 def test_two_gloo_processes_train_in_lockstep(dataset2d, tiny_config, tmp_path):
-    tiny_config.update(iterations=2, checkpoint_every=1, preview_every=2)
+    # With the EMA of G: it averages the unwrapped G, the same on every rank.
+    tiny_config.update(iterations=2, checkpoint_every=1, preview_every=2, ema_decay=0.5)
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     env = {
@@ -78,3 +79,4 @@ def test_two_gloo_processes_train_in_lockstep(dataset2d, tiny_config, tmp_path):
     assert (tmp_path / "run" / "previews" / "preview_00000002.png").is_file()
     state = torch.load(ranks[0]["result"]["checkpoint"], weights_only=True)
     assert all(torch.isfinite(t).all() for t in state["generator"].values())
+    assert state["generator_ema"].keys() == state["generator"].keys()

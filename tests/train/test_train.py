@@ -30,17 +30,18 @@ def interrupt_at(iteration: int):
 
 
 FAST = {"generator": "fast", "fast": {"width": 8, "blocks": 1}, "input_residual": "linear"}
+EMA = {"ema_decay": 0.75, "ema_start": 1}  # the EMA of G's weights, averaging across the resume
 
 
 @pytest.mark.parametrize(
-    "model, amp",
-    [({}, "off"), (FAST, "off"), (FAST, "bf16")],
-    ids=["tempogan", "fast", "fast-bf16"],
+    "model, amp, ema",
+    [({}, "off", {}), (FAST, "off", {}), (FAST, "bf16", {}), (FAST, "bf16", EMA)],
+    ids=["tempogan", "fast", "fast-bf16", "fast-bf16-ema"],
 )
 def test_interrupted_and_resumed_run_repeats_the_uninterrupted_losses(
-    dataset2d, tiny_config, tmp_path, model, amp
+    dataset2d, tiny_config, tmp_path, model, amp, ema
 ):
-    tiny_config.update(preview_every=0, checkpoint_every=100, amp=amp)
+    tiny_config.update(preview_every=0, checkpoint_every=100, amp=amp, **ema)
     tiny_config["model"].update(model)
     straight = train(tiny_config, dataset2d, tmp_path / "a", device="cpu")
     assert straight["status"] == "completed" and straight["iterations"] == 4
@@ -65,9 +66,11 @@ def test_interrupted_and_resumed_run_repeats_the_uninterrupted_losses(
     assert rows_a == rows_b  # every loss of every iteration, exactly
     a = torch.load(straight["checkpoint"], weights_only=True)
     b = torch.load(second["checkpoint"], weights_only=True)
-    for key in ("generator", "spatial_discriminator", "temporal_discriminator"):
+    networks = ("generator", "spatial_discriminator", "temporal_discriminator")
+    for key in networks + (("generator_ema",) if ema else ()):
         for name, tensor in a[key].items():
             assert torch.equal(tensor, b[key][name]), (key, name)
+    assert ("generator_ema" in a) == bool(ema)
 
 
 def test_sigterm_during_an_iteration_checkpoints_that_iteration(dataset2d, tiny_config, tmp_path):
