@@ -270,17 +270,22 @@ def converge_variant(
 
 
 def resumable(saved: dict | None, name: str, seed: int, args: argparse.Namespace) -> Curve | None:
-    """The saved curve of (name, seed) to continue with ``--extend``: stopped by a lower
-    cap, under the same protocol, with its checkpoint at the curve's last iteration."""
+    """With ``--extend``, the saved curve of (name, seed) under the same protocol whose
+    checkpoint is at the curve's last iteration: a curve stopped by a cap no higher than
+    the new one continues from there, a plateaued one is kept (rerunning it would give
+    the same curve)."""
     if not (args.extend and saved and same_protocol(saved["settings"], args)):
         return None
     for c in saved["curves"]:
-        if (c["name"], c["seed"]) == (name, seed) and c["status"] == "max_iterations":
-            curve = Curve(**{"max_iterations": saved["settings"]["max_iterations"], **c})
-            out = Path(args.runs) / f"converge{args.data.suffix}" / f"{name}_seed{seed}"
-            higher_cap = curve.max_iterations < args.caps.get(name, args.caps[""])
-            if higher_cap and saved_iteration(out) == curve.iterations[-1]:
-                return curve
+        if (c["name"], c["seed"]) != (name, seed):
+            continue
+        curve = Curve(**{"max_iterations": saved["settings"]["max_iterations"], **c})
+        out = Path(args.runs) / f"converge{args.data.suffix}" / f"{name}_seed{seed}"
+        continues = curve.status == "plateau" or curve.max_iterations <= args.caps.get(
+            name, args.caps[""]
+        )
+        if continues and saved_iteration(out) == curve.iterations[-1]:
+            return curve
     return None
 
 

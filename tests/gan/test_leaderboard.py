@@ -102,6 +102,10 @@ def test_extend_continues_a_capped_curve_as_a_fresh_run_with_the_higher_cap(
     assert "| 8 | 8 | max_iterations |" in row
     assert "--max-iterations 1,mmgan=8" in "\n".join(board.convergence_lines(saved))
 
+    trained.clear()  # rerun with the same cap: kept as it is, nothing trained
+    kept = run(tmp_path / "two", "--max-iterations", "1,mmgan=8", "--extend")["curves"][0]
+    assert trained == [] and kept["iterations"] == [2, 4, 6, 8] and kept["fid"] == fresh["fid"]
+
 
 def test_canonical_scores_the_first_seeds_final_checkpoint(board, tmp_path, monkeypatch):
     """--canonical: FID of N samples of the seed-0 model that ended the curve, against the
