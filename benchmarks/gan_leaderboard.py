@@ -28,6 +28,7 @@ a | G_ab(a) | G_ba(G_ab(a))) and the runs under --runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import sys
@@ -434,20 +435,43 @@ def converge(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
         seeds=args.seeds,
         data=args.data_name,
     )
-    if saved and same_protocol(saved["settings"], args):
-        default_cap = saved["settings"]["max_iterations"]
-        kept = [
-            Curve(**{"max_iterations": default_cap, **c})
-            for c in saved["curves"]
-            if c["name"] not in names
-        ]
-        curves = kept + curves
-        info["wall_minutes"] = round(info["wall_minutes"] + saved["settings"]["wall_minutes"], 1)
-    args.data.grids(docs).mkdir(parents=True, exist_ok=True)
-    plot_curves(curves, args.data.grids(docs) / "curves.png")
-    records = [saved_curve(c, info["max_iterations"]) for c in curves]
-    path.write_text(json.dumps({"settings": info, "curves": records}))
+    with locked(Path(args.runs)):  # other batches may have written meanwhile: merge theirs
+        saved = json.loads(path.read_text()) if path.exists() else None
+        if saved and same_protocol(saved["settings"], args):
+            default_cap = saved["settings"]["max_iterations"]
+            kept = [
+                Curve(**{"max_iterations": default_cap, **c})
+                for c in saved["curves"]
+                if c["name"] not in names
+            ]
+            curves = kept + curves
+            info["wall_minutes"] = round(
+                info["wall_minutes"] + saved["settings"]["wall_minutes"], 1
+            )
+        args.data.grids(docs).mkdir(parents=True, exist_ok=True)
+        plot_curves(curves, args.data.grids(docs) / "curves.png")
+        records = [saved_curve(c, info["max_iterations"]) for c in curves]
+        write_json(path, {"settings": info, "curves": records})
     return path
+
+
+@contextlib.contextmanager
+def locked(folder: Path):
+    """An exclusive lock (a file in ``folder``, the runs) around a read-modify-write of
+    the results: several protocol batches may run at once."""
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "results.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def write_json(path: Path, data: object) -> None:
+    """Write ``data`` to ``path`` atomically (a reader never sees half a file)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    tmp.replace(path)
 
 
 def saved_curve(curve: Curve, default_cap: int) -> dict:
@@ -523,22 +547,18 @@ def canonical(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
                 "images_per_cpu_second": rate,
                 "wall_seconds": time.perf_counter() - t0,
             },
+            Path(args.runs),
         )
     return path
 
 
-def record(path: Path, name: str, row: dict) -> None:
+def record(path: Path, name: str, row: dict, runs: Path) -> None:
     """Add ``row`` under ``name`` in the JSON file at ``path`` (locked: several processes
     may score different variants at once)."""
-    import fcntl
-
-    with open(path.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(runs):
         rows = json.loads(path.read_text()) if path.exists() else {}
         rows[name] = {**row, "machine": settings_machine(), "written": now()}
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(rows, indent=1, sort_keys=True))
-        tmp.replace(path)
+        write_json(path, rows)
 
 
 def canonical_rows(docs: Path) -> dict | None:

@@ -137,3 +137,24 @@ def test_canonical_scores_the_first_seeds_final_checkpoint(board, tmp_path, monk
     row = next(x for x in lines if x.startswith("| mmgan |"))
     assert f"| {rows['mmgan']['fid']:.1f} |" in row
     assert np.isfinite(rows["mmgan"]["images_per_cpu_second"]) or page
+
+
+def test_a_batch_keeps_what_another_batch_wrote_while_it_ran(board, tmp_path, monkeypatch):
+    """Two protocol batches at once: the one that ends last merges the file as it is then,
+    not as it was when it started."""
+    runs, docs = tmp_path / "runs", tmp_path / "docs"
+    common = ["--converge", "--quick", "--seeds", "0", "--runs", str(runs), "--docs", str(docs)]
+    board.main([*common, "--variants", "nsgan"])
+    path = docs / "gan" / "convergence.json"
+    real = board.converge_variant
+
+    def meanwhile(name, seed, args, start=None):
+        other = json.loads(path.read_text())  # the other batch finishes lsgan now
+        other["curves"].append({**other["curves"][0], "name": "lsgan"})
+        path.write_text(json.dumps(other))
+        return real(name, seed, args, start)
+
+    monkeypatch.setattr(board, "converge_variant", meanwhile)
+    board.main([*common, "--variants", "mmgan"])
+    names = sorted(c["name"] for c in json.loads(path.read_text())["curves"])
+    assert names == ["lsgan", "mmgan", "nsgan"]
