@@ -109,8 +109,10 @@ def score_checkpoint(
     out_dir: str | os.PathLike,
     device: str = "auto",
     keep_frames: tuple[int, int] | None = None,
+    weights: str = "ema",
 ) -> dict[str, Any]:
-    """Upscale and evaluate every held-out simulation with ``checkpoint``.
+    """Upscale and evaluate every held-out simulation with ``checkpoint`` (``weights``:
+    its EMA generator when it has one, or ``raw``: G itself).
 
     Writes ``out_dir/<sim>/`` (the evaluation report) and ``out_dir/score.json``; the
     upscaled files are deleted once evaluated (120 frames of 256² are ~190 MB each), but
@@ -131,15 +133,21 @@ def score_checkpoint(
         cached
         and cached.get("sha256") == digest
         and cached.get("keep_frames") == (list(keep_frames) if keep_frames else None)
+        and cached.get("weights", "ema") == weights
     ):
         return cached
-    result: dict[str, Any] = {"checkpoint": str(checkpoint), "sha256": digest, "sims": {}}
+    result: dict[str, Any] = {
+        "checkpoint": str(checkpoint),
+        "sha256": digest,
+        "weights": weights,
+        "sims": {},
+    }
     spectra = {}
     files = test_files(test_dir)
     for index, sim in enumerate(files):
         name = sim.stem
         predicted = out / f"{name}.sr.h5"
-        upscale(checkpoint, sim, predicted, UpscaleConfig(device=device))
+        upscale(checkpoint, sim, predicted, UpscaleConfig(device=device, weights=weights))
         if index == 0 and keep_frames is not None:
             save_frames(predicted, sim, keep_frames, out / "frames.npz")
         metrics = evaluate(
