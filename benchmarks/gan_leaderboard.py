@@ -389,6 +389,13 @@ def convergence_lines(
         + (", ".join(capped) if capped else "none")
         + ".",
         "",
+        "Reading it: the value is the last evaluation's, not the best one's, so a noisy "
+        "curve (SNGAN, SAGAN and the WGANs swing by 2× between chunks) can stop on an "
+        "upswing; the curves show the whole run. fgan is the Jensen–Shannon f-GAN, the "
+        "same game as the non-saturating GAN up to constants, and trains to the same "
+        "curve as dcgan (identical networks and seeds). Class-conditional models sample "
+        "balanced labels, so their IS_domain can exceed that of N real images.",
+        "",
     ]
     return lines
 
@@ -694,8 +701,8 @@ def write_report(rows: list[Row], refs: list[Row], info: dict, docs: Path) -> Pa
     for data_name, data in PROTOCOL_DATA.items():
         converged = data.json_path(docs)
         if converged.exists():
-            rows = canonical_rows(docs) if data_name == "digits" else None
-            lines += convergence_lines(json.loads(converged.read_text()), data_name, rows)
+            scored = canonical_rows(docs) if data_name == "digits" else None
+            lines += convergence_lines(json.loads(converged.read_text()), data_name, scored)
     path = docs / "GAN_RESULTS.md"
     path.write_text("\n".join(lines))
     saved = {"settings": info, "rows": [r.__dict__ for r in rows]}
