@@ -23,6 +23,20 @@ Reference rows score N real images drawn from the reference set itself (optimist
 
 Writes docs/GAN_RESULTS.md, docs/gan/<variant>.png (64-sample grids; cycle models show
 a | G_ab(a) | G_ba(G_ab(a))) and the runs under --runs.
+
+The convergence protocol (``--converge``) trains each variant in chunks until its
+FID_domain curve plateaus or a cap, on ``--data digits`` or ``--data smoke`` (the 32²
+plume frames of the domain:smoke classifier), for every seed of ``--seeds``:
+
+    python benchmarks/gan_leaderboard.py --converge --variants dcgan,wgan_gp --seeds 0,1 \
+        --chunk 150 --patience 2 --tol 0.05 --max-iterations 1500,wgan_gp=3000
+    python benchmarks/gan_leaderboard.py --converge --extend ... --max-iterations 1500,wgan_gp=6000
+    python benchmarks/gan_leaderboard.py --canonical 1000 --variants dcgan,wgan_gp
+
+Several batches may run at once (each merges the results file when it ends, under a
+lock); ``--extend`` continues curves stopped by a lower cap from their checkpoints (the
+same curve a fresh run gives) and keeps the others; ``--canonical N`` adds canonical
+Inception FID (fp32, pool3) of N samples of each converged digits model (first seed).
 """
 
 from __future__ import annotations
