@@ -100,6 +100,8 @@ def test_extend_continues_a_capped_curve_as_a_fresh_run_with_the_higher_cap(
     saved = json.loads((tmp_path / "two" / "docs" / "gan" / "convergence.json").read_text())
     row = next(x for x in board.convergence_lines(saved) if x.startswith("| mmgan |"))
     assert "| 8 | 8 | max_iterations |" in row
+    k = min(range(4), key=lambda i: fresh["fid"][i])  # the best FID and where it was reached
+    assert f"| {fresh['fid'][k]:.1f} ({fresh['iterations'][k]}) |" in row
     assert "--max-iterations 1,mmgan=8" in "\n".join(board.convergence_lines(saved))
 
     trained.clear()  # rerun with the same cap: kept as it is, nothing trained
