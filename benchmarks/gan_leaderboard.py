@@ -408,12 +408,13 @@ def convergence_lines(
         + (", ".join(capped) if capped else "none")
         + ".",
         "",
-        "Reading it: FID_domain is the last evaluation's, so a noisy curve can stop on an "
-        "upswing; 'best' is each seed's lowest value and its iteration (selected on the "
+        "Reading it: FID_domain is the last evaluation's, so a noisy curve can stop on an"
+        " upswing; 'best' is each seed's lowest value and its iteration (selected on the "
         "metric itself, so optimistic); the curves show the whole run. fgan is the "
-        "Jensen–Shannon f-GAN, the same game as the non-saturating GAN up to constants, and trains to the same "
-        "curve as dcgan (identical networks and seeds). Class-conditional models sample "
-        "balanced labels, so their IS_domain can exceed that of N real images.",
+        "Jensen–Shannon f-GAN, the same game as the non-saturating GAN up to constants, "
+        "and trains to the same curve as dcgan (identical networks and seeds). Class-"
+        "conditional models sample balanced labels, so their IS_domain can exceed that of"
+        " N real images.",
         "",
     ]
     return lines
