@@ -276,7 +276,7 @@ def converge_variant(
         print(f"  {name} seed {seed}: {total} it  FID_domain {m['fid_domain']:.2f}", flush=True)
     curve.status = "plateau" if plateaued(curve.fid, args.patience, args.tol) else "max_iterations"
     curve.cpu_seconds = time.process_time() - cpu0
-    if seed == args.seeds[0]:
+    if seed == (0 if 0 in args.seeds else args.seeds[0]):  # the grid shows seed 0
         grid = args.data.grids(Path(args.docs)) / f"{name}.png"
         grid.parent.mkdir(parents=True, exist_ok=True)
         run = trainer.restore(out)
@@ -354,7 +354,8 @@ def convergence_lines(
         "",
         f"Reproduce: `python benchmarks/gan_leaderboard.py --converge --data {data_name} "
         f"--variants {','.join(sorted({c.name for c in curves}))} --seeds "
-        f"{','.join(map(str, info['seeds']))} --chunk {info['chunk']} --patience "
+        f"{','.join(map(str, sorted({c.seed for c in curves})))} --chunk {info['chunk']} "
+        f"--patience "
         f"{info['patience']} --tol {info['tol']:g} --max-iterations {caps_text(caps)} "
         f"--n {info['n']}` ({info['wall_minutes']:g} min of wall time summed over the "
         f"batches it was run in; {info['machine']}; last written {info['written']}). "
@@ -479,7 +480,7 @@ def converge(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
             kept = [
                 Curve(**{"max_iterations": default_cap, **c})
                 for c in saved["curves"]
-                if c["name"] not in names
+                if (c["name"], c["seed"]) not in {(n, seed) for n in names for seed in args.seeds}
             ]
             curves = kept + curves
             info["wall_minutes"] = round(
@@ -557,7 +558,7 @@ def canonical(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
     saved = json.loads(PROTOCOL_DATA.get("digits").json_path(docs).read_text())
     extractor = get_extractor("inception", ExtractorOptions(device="cpu"))
     path = docs / "gan" / "canonical.json"
-    seed = saved["settings"]["seeds"][0]
+    seed = min(c["seed"] for c in saved["curves"])
     for c in saved["curves"]:
         if c["name"] not in names or c["seed"] != seed:
             continue

@@ -160,3 +160,13 @@ def test_a_batch_keeps_what_another_batch_wrote_while_it_ran(board, tmp_path, mo
     board.main([*common, "--variants", "mmgan"])
     names = sorted(c["name"] for c in json.loads(path.read_text())["curves"])
     assert names == ["lsgan", "mmgan", "nsgan"]
+
+
+def test_seeds_of_one_variant_may_run_in_separate_batches(board, tmp_path):
+    runs, docs = tmp_path / "runs", tmp_path / "docs"
+    common = ["--converge", "--quick", "--variants", "mmgan", "--runs", str(runs)]
+    board.main([*common, "--docs", str(docs), "--seeds", "1"])
+    board.main([*common, "--docs", str(docs), "--seeds", "0"])
+    saved = json.loads((docs / "gan" / "convergence.json").read_text())
+    assert sorted(c["seed"] for c in saved["curves"]) == [0, 1]
+    assert "--seeds 0,1" in "\n".join(board.convergence_lines(saved))
