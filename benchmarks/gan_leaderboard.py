@@ -323,8 +323,12 @@ def plot_curves(curves: list[Curve], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     names = sorted({c.name for c in curves})
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.6), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
+    cols = min(len(names), 6)
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.2 * rows), squeeze=False)
+    for ax in axes.flat[len(names) :]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, names, strict=False):
         for c in (c for c in curves if c.name == name):
             ax.plot(c.iterations, c.fid, marker=".", label=f"seed {c.seed}")
         ax.set_title(name, fontsize=9)
@@ -733,7 +737,12 @@ def write_report(rows: list[Row], refs: list[Row], info: dict, docs: Path) -> Pa
         converged = data.json_path(docs)
         if converged.exists():
             scored = canonical_rows(docs) if data_name == "digits" else None
-            lines += convergence_lines(json.loads(converged.read_text()), data_name, scored)
+            protocol = json.loads(converged.read_text())
+            lines += convergence_lines(protocol, data_name, scored)
+            cap = protocol["settings"]["max_iterations"]
+            curves = [Curve(**{"max_iterations": cap, **c}) for c in protocol["curves"]]
+            data.grids(docs).mkdir(parents=True, exist_ok=True)
+            plot_curves(curves, data.grids(docs) / "curves.png")
     path = docs / "GAN_RESULTS.md"
     path.write_text("\n".join(lines))
     saved = {"settings": info, "rows": [r.__dict__ for r in rows]}
