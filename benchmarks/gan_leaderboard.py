@@ -62,6 +62,9 @@ from fluidgan.gan import trainer  # noqa: E402
 from fluidgan.gan.config import load_config, preset_names  # noqa: E402
 from fluidgan.gan.metrics import metric_fn  # noqa: E402
 from fluidgan.gan.sample import generate, reference_images, save_grid, to_uint8  # noqa: E402
+from fluidgan.io.atomic import write_text  # noqa: E402
+from fluidgan.metrics.cache import write_atomic  # noqa: E402
+from fluidgan.metrics.images import as_nhwc  # noqa: E402
 from fluidgan.registry import Registry  # noqa: E402
 
 SETTINGS = [  # no metric or grid inside the budget; evaluation happens after it
@@ -291,10 +294,9 @@ def resumable(saved: dict | None, name: str, seed: int, args: argparse.Namespace
     the same curve)."""
     if not (args.extend and saved and same_protocol(saved["settings"], args)):
         return None
-    for c in saved["curves"]:
-        if (c["name"], c["seed"]) != (name, seed):
+    for curve in saved_curves(saved):
+        if (curve.name, curve.seed) != (name, seed):
             continue
-        curve = Curve(**{"max_iterations": saved["settings"]["max_iterations"], **c})
         out = Path(args.runs) / f"converge{args.data.suffix}" / f"{name}_seed{seed}"
         continues = curve.status == "plateau" or curve.max_iterations <= args.caps.get(
             name, args.caps[""]
@@ -310,6 +312,12 @@ def saved_iteration(out: Path) -> int | None:
         return trainer.restore(out).iteration
     except UserError:
         return None
+
+
+def saved_curves(saved: dict) -> list[Curve]:
+    """The curves of a results file; a curve without its own cap has the default one."""
+    cap = saved["settings"]["max_iterations"]
+    return [Curve(**{"max_iterations": cap, **c}) for c in saved["curves"]]
 
 
 def same_protocol(settings: dict, args: argparse.Namespace) -> bool:
@@ -349,7 +357,7 @@ def convergence_lines(
     over the seeds; with ``canonical_rows`` (docs/gan/canonical.json) a column of
     canonical Inception FID of the first seed's final model."""
     info, data = saved["settings"], PROTOCOL_DATA.get(data_name)
-    curves = [Curve(**{"max_iterations": info["max_iterations"], **c}) for c in saved["curves"]]
+    curves = saved_curves(saved)
     caps = {"": info["max_iterations"]}
     caps.update({c.name: c.max_iterations for c in curves if c.max_iterations != caps[""]})
     folder = f"gan/{data.folder}"
@@ -480,12 +488,8 @@ def converge(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
     with locked(Path(args.runs)):  # other batches may have written meanwhile: merge theirs
         saved = json.loads(path.read_text()) if path.exists() else None
         if saved and same_protocol(saved["settings"], args):
-            default_cap = saved["settings"]["max_iterations"]
-            kept = [
-                Curve(**{"max_iterations": default_cap, **c})
-                for c in saved["curves"]
-                if (c["name"], c["seed"]) not in {(n, seed) for n in names for seed in args.seeds}
-            ]
+            rerun = {(n, seed) for n in names for seed in args.seeds}
+            kept = [c for c in saved_curves(saved) if (c.name, c.seed) not in rerun]
             curves = kept + curves
             info["wall_minutes"] = round(
                 info["wall_minutes"] + saved["settings"]["wall_minutes"], 1
@@ -511,9 +515,7 @@ def locked(folder: Path):
 
 def write_json(path: Path, data: object) -> None:
     """Write ``data`` to ``path`` atomically (a reader never sees half a file)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    tmp.replace(path)
+    write_text(path, json.dumps(data, indent=1))
 
 
 def saved_curve(curve: Curve, default_cap: int) -> dict:
@@ -539,16 +541,12 @@ def inception_reference(game: str, name: str, extractor, cache: Path):
             if str(z["identity"]) == ident:
                 return GaussianStats(z["mu"], z["sigma"], int(z["n"]))
     real = reference_images(trainer.build_run(load_config(name, sets=SETTINGS)))
-    stats = gaussian_stats(extractor.extract(as_nhwc_uint8(real), 50, progress=True).pool)
+    stats = gaussian_stats(extractor.extract(as_nhwc(real, "reference"), 50, progress=True).pool)
     cache.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, mu=stats.mu, sigma=stats.sigma, n=stats.n, identity=ident)
-    tmp.replace(path)
+    write_atomic(
+        path, lambda f: np.savez(f, mu=stats.mu, sigma=stats.sigma, n=stats.n, identity=ident)
+    )
     return stats
-
-
-def as_nhwc_uint8(images: np.ndarray) -> np.ndarray:
-    return images if images.ndim == 4 else images[..., None]
 
 
 def canonical(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
@@ -575,7 +573,7 @@ def canonical(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
         images = to_uint8(
             generate(run, args.canonical, seed=1, truncation=run.cfg.train.truncation)
         )
-        fid = fid_to_features(ref, extractor.extract(as_nhwc_uint8(images), 50).pool)
+        fid = fid_to_features(ref, extractor.extract(as_nhwc(images, "samples"), 50).pool)
         rate = args.canonical / (time.process_time() - cpu0)
         print(f"  {c['name']}: Inception FID {fid:.2f} ({rate:.2f} images/CPU-s)", flush=True)
         record(
@@ -739,8 +737,7 @@ def write_report(rows: list[Row], refs: list[Row], info: dict, docs: Path) -> Pa
             scored = canonical_rows(docs) if data_name == "digits" else None
             protocol = json.loads(converged.read_text())
             lines += convergence_lines(protocol, data_name, scored)
-            cap = protocol["settings"]["max_iterations"]
-            curves = [Curve(**{"max_iterations": cap, **c}) for c in protocol["curves"]]
+            curves = saved_curves(protocol)
             data.grids(docs).mkdir(parents=True, exist_ok=True)
             plot_curves(curves, data.grids(docs) / "curves.png")
     path = docs / "GAN_RESULTS.md"
