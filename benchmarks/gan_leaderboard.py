@@ -186,6 +186,17 @@ def plateaued(fids: list[float], patience: int, tol: float) -> bool:
     return min(fids[-patience:]) > (1.0 - tol) * min(fids[:-patience])
 
 
+def stops(curve: Curve, args: argparse.Namespace) -> bool:
+    """Whether the protocol stops ``curve`` by its plateau rule: never before
+    ``--min-iterations`` (models whose FID rises for their first chunks before it falls,
+    as the MLP games on smoke frames do, are not stopped on that rise)."""
+    return (
+        bool(curve.iterations)
+        and curve.iterations[-1] >= args.min_iterations
+        and plateaued(curve.fid, args.patience, args.tol)
+    )
+
+
 @dataclass
 class Curve:
     """One variant and seed trained until its FID_domain curve plateaus."""
@@ -256,7 +267,8 @@ def converge_variant(
 ) -> Curve:
     """Train ``name`` in chunks of ``--chunk`` iterations (resuming its checkpoint),
     scoring FID_domain / IS_domain of ``--n`` samples after each, until
-    :func:`plateaued` or its cap. ``start``: a saved curve stopped by its cap whose
+    :func:`stops` or its cap. ``start``: a saved curve stopped by its cap (or by the
+    plateau rule before a now higher ``--min-iterations``) whose
     checkpoint is still there, continued instead of retrained (training resumes exactly,
     so the curve is the one a fresh run with the higher cap gives)."""
     cfg = load_config(name, sets=[*SETTINGS, *args.data.sets, f"train.seed={seed}"])
@@ -267,7 +279,7 @@ def converge_variant(
     fns = evaluators_for(target(cfg.model.game), name, args)
     total = curve.iterations[-1] if curve.iterations else 0
     cpu0 = time.process_time() - curve.cpu_seconds
-    while total < cap and not plateaued(curve.fid, args.patience, args.tol):
+    while total < cap and not stops(curve, args):
         total = min(total + args.chunk, cap)
         trainer.train(cfg, out, iterations=total, resume=total > args.chunk)
         run = trainer.restore(out)
@@ -277,7 +289,7 @@ def converge_variant(
         curve.fid.append(m["fid_domain"])
         curve.inception_score.append(m["is_domain"])
         print(f"  {name} seed {seed}: {total} it  FID_domain {m['fid_domain']:.2f}", flush=True)
-    curve.status = "plateau" if plateaued(curve.fid, args.patience, args.tol) else "max_iterations"
+    curve.status = "plateau" if stops(curve, args) else "max_iterations"
     curve.cpu_seconds = time.process_time() - cpu0
     if seed == (0 if 0 in args.seeds else args.seeds[0]):  # the grid shows seed 0
         grid = args.data.grids(Path(args.docs)) / f"{name}.png"
@@ -290,8 +302,9 @@ def converge_variant(
 def resumable(saved: dict | None, name: str, seed: int, args: argparse.Namespace) -> Curve | None:
     """With ``--extend``, the saved curve of (name, seed) under the same protocol whose
     checkpoint is at the curve's last iteration: a curve stopped by a cap no higher than
-    the new one continues from there, a plateaued one is kept (rerunning it would give
-    the same curve)."""
+    the new one, or by the plateau rule before ``--min-iterations``, continues from
+    there; one that plateaued after it is kept (rerunning it would give the same
+    curve)."""
     if not (args.extend and saved and same_protocol(saved["settings"], args)):
         return None
     for curve in saved_curves(saved):
@@ -369,8 +382,9 @@ def convergence_lines(
         f"{','.join(map(str, sorted({c.seed for c in curves})))} --chunk {info['chunk']} "
         f"--patience "
         f"{info['patience']} --tol {info['tol']:g} --max-iterations {caps_text(caps)} "
-        f"--n {info['n']}` ({info['wall_minutes']:g} min of wall time summed over the "
-        f"batches it was run in; {info['machine']}; last written {info['written']}). "
+        f"--n {info['n']}{min_option(info)}` ({info['wall_minutes']:g} min of wall time "
+        f"summed over the batches it was run in; {info['machine']}; last written "
+        f"{info['written']}). "
         "Continue curves stopped by a cap with a higher cap and `--extend` (training "
         "resumes exactly, so the curve is the one a fresh run gives).",
         "",
@@ -378,9 +392,10 @@ def convergence_lines(
         f"FID_domain / IS_domain of N = {info['n']} samples are measured (same features "
         "and references as above). **Plateau rule**: stop when the best FID_domain of the "
         f"last {info['patience']} evaluations is no more than {info['tol']:.0%} below the "
-        f"best before them; otherwise stop at the variant's cap (column 'cap'; status "
-        "'max_iterations': not converged). Values are mean ± half the spread over the "
-        "seeds, at the last evaluation; CPU s is the training + evaluation cost per seed.",
+        f"best before them{min_text(info)}; otherwise stop at the variant's cap (column "
+        "'cap'; status 'max_iterations': not converged). Values are mean ± half the "
+        "spread over the seeds, at the last evaluation; CPU s is the training + "
+        "evaluation cost per seed.",
         "",
         "| variant | seeds | iterations | cap | status | CPU s / seed | FID_domain ↓ "
         "| best FID_domain (iteration) | IS_domain ↑ |"
@@ -433,6 +448,16 @@ def convergence_lines(
     return lines
 
 
+def min_option(info: dict) -> str:
+    return f" --min-iterations {info['min_iterations']}" if info.get("min_iterations") else ""
+
+
+def min_text(info: dict) -> str:
+    if not info.get("min_iterations"):
+        return ""
+    return f", but not before iteration {info['min_iterations']}"
+
+
 def best(curves: list[Curve]) -> str:
     """Each seed's lowest FID_domain and where it was reached: a noisy curve's last value
     can sit on an upswing; the best one is selected on the metric itself (optimistic)."""
@@ -482,6 +507,7 @@ def converge(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
         patience=args.patience,
         tol=args.tol,
         max_iterations=args.caps[""],
+        min_iterations=args.min_iterations,
         seeds=args.seeds,
         data=args.data_name,
     )
@@ -784,6 +810,12 @@ def main(argv: list[str] | None = None) -> None:
         "--max-iterations",
         default="5000",
         help="convergence: the cap, and per-variant caps: 1500,cgan=6000 [5000]",
+    )
+    parser.add_argument(
+        "--min-iterations",
+        type=int,
+        default=0,
+        help="convergence: no plateau stop before this iteration [0]",
     )
     parser.add_argument(
         "--data",

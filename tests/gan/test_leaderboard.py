@@ -109,6 +109,45 @@ def test_extend_continues_a_capped_curve_as_a_fresh_run_with_the_higher_cap(
     assert trained == [] and kept["iterations"] == [2, 4, 6, 8] and kept["fid"] == fresh["fid"]
 
 
+def test_min_iterations_delays_the_plateau_stop_and_extend_continues_early_stops(
+    board, tmp_path, monkeypatch
+):
+    """With tol = 1 the rule stops at the second evaluation; --min-iterations 6 holds it
+    until iteration 6, and --extend continues a curve that stopped before the new minimum
+    from its checkpoint into the curve a fresh run gives."""
+
+    def run(where, *extra):
+        board.main(
+            [
+                *("--converge", "--quick", "--variants", "mmgan", "--seeds", "0"),
+                *("--tol", "1", "--max-iterations", "8", "--runs", str(where / "runs")),
+                *("--docs", str(where / "docs"), *extra),
+            ]
+        )
+        return json.loads((where / "docs" / "gan" / "convergence.json").read_text())
+
+    fresh = run(tmp_path / "fresh", "--min-iterations", "6")
+    assert fresh["curves"][0]["iterations"] == [2, 4, 6]
+    assert fresh["curves"][0]["status"] == "plateau"
+    assert fresh["settings"]["min_iterations"] == 6
+    text = "\n".join(board.convergence_lines(fresh))
+    assert "--min-iterations 6" in text and "not before iteration 6" in text
+    early = run(tmp_path / "two")["curves"][0]
+    assert early["iterations"] == [2, 4] and early["status"] == "plateau"
+    trained = []
+    train = board.trainer.train
+
+    def recording(cfg, out, iterations=None, resume=False, **kw):
+        trained.append((iterations, resume))
+        return train(cfg, out, iterations=iterations, resume=resume, **kw)
+
+    monkeypatch.setattr(board.trainer, "train", recording)
+    extended = run(tmp_path / "two", "--min-iterations", "6", "--extend")["curves"][0]
+    assert extended["iterations"] == [2, 4, 6] and trained == [(6, True)]
+    assert extended["fid"] == pytest.approx(fresh["curves"][0]["fid"], rel=1e-6)
+    assert "--min-iterations" not in "\n".join(board.convergence_lines(run(tmp_path / "two")))
+
+
 def test_canonical_scores_the_first_seeds_final_checkpoint(board, tmp_path, monkeypatch):
     """--canonical: FID of N samples of the seed-0 model that ended the curve, against the
     training images, with the extractor it names (here the fast digits classifier stands
