@@ -192,7 +192,7 @@ def stops(curve: Curve, args: argparse.Namespace) -> bool:
     as the MLP games on smoke frames do, are not stopped on that rise)."""
     return (
         bool(curve.iterations)
-        and curve.iterations[-1] >= args.min_iterations
+        and curve.iterations[-1] >= curve.min_iterations
         and plateaued(curve.fid, args.patience, args.tol)
     )
 
@@ -210,6 +210,7 @@ class Curve:
     cpu_seconds: float = 0.0
     status: str = ""  # plateau | max_iterations
     max_iterations: int = 0  # this variant's cap (0: the saved settings' one)
+    min_iterations: int = 0  # no plateau stop before it
 
 
 @dataclass(frozen=True)
@@ -243,18 +244,18 @@ PROTOCOL_DATA.register("smoke")(
 )
 
 
-def parse_caps(text: str) -> dict[str, int]:
-    """``--max-iterations``: '1500' or '1500,cgan=6000,mmgan=6000' -> {'': 1500, 'cgan': ...}
-    (the key '' is every other variant's cap)."""
+def parse_caps(text: str, option: str = "--max-iterations") -> dict[str, int]:
+    """``--max-iterations`` / ``--min-iterations``: '1500' or '1500,cgan=6000,mmgan=6000'
+    -> {'': 1500, 'cgan': ...} (the key '' is every other variant's value)."""
     caps: dict[str, int] = {}
     for part in str(text).split(","):
         name, _, value = part.rpartition("=")
         try:
             caps[name.strip()] = int(value)
         except ValueError:
-            raise UserError(f"--max-iterations: {part!r} is not N or VARIANT=N") from None
+            raise UserError(f"{option}: {part!r} is not N or VARIANT=N") from None
     if "" not in caps:
-        raise UserError("--max-iterations needs a default cap (a plain number)")
+        raise UserError(f"{option} needs a default (a plain number)")
     return caps
 
 
@@ -276,6 +277,7 @@ def converge_variant(
     cap = args.caps.get(name, args.caps[""])
     curve = start or Curve(name, cfg.model.game, seed)
     curve.status, curve.max_iterations = "", cap
+    curve.min_iterations = args.mins.get(name, args.mins[""])
     fns = evaluators_for(target(cfg.model.game), name, args)
     total = curve.iterations[-1] if curve.iterations else 0
     cpu0 = time.process_time() - curve.cpu_seconds
@@ -328,9 +330,14 @@ def saved_iteration(out: Path) -> int | None:
 
 
 def saved_curves(saved: dict) -> list[Curve]:
-    """The curves of a results file; a curve without its own cap has the default one."""
-    cap = saved["settings"]["max_iterations"]
-    return [Curve(**{"max_iterations": cap, **c}) for c in saved["curves"]]
+    """The curves of a results file; a curve without its own cap or minimum has the
+    default one."""
+    info = saved["settings"]
+    defaults = {
+        "max_iterations": info["max_iterations"],
+        "min_iterations": info.get("min_iterations", 0),
+    }
+    return [Curve(**{**defaults, **c}) for c in saved["curves"]]
 
 
 def same_protocol(settings: dict, args: argparse.Namespace) -> bool:
@@ -373,6 +380,8 @@ def convergence_lines(
     curves = saved_curves(saved)
     caps = {"": info["max_iterations"]}
     caps.update({c.name: c.max_iterations for c in curves if c.max_iterations != caps[""]})
+    mins = {"": info.get("min_iterations", 0)}
+    mins.update({c.name: c.min_iterations for c in curves if c.min_iterations != mins[""]})
     folder = f"gan/{data.folder}"
     lines = [
         f"## Convergence protocol: {data.label}",
@@ -382,7 +391,7 @@ def convergence_lines(
         f"{','.join(map(str, sorted({c.seed for c in curves})))} --chunk {info['chunk']} "
         f"--patience "
         f"{info['patience']} --tol {info['tol']:g} --max-iterations {caps_text(caps)} "
-        f"--n {info['n']}{min_option(info)}` ({info['wall_minutes']:g} min of wall time "
+        f"--n {info['n']}{min_option(mins)}` ({info['wall_minutes']:g} min of wall time "
         f"summed over the batches it was run in; {info['machine']}; last written "
         f"{info['written']}). "
         "Continue curves stopped by a cap with a higher cap and `--extend` (training "
@@ -392,7 +401,7 @@ def convergence_lines(
         f"FID_domain / IS_domain of N = {info['n']} samples are measured (same features "
         "and references as above). **Plateau rule**: stop when the best FID_domain of the "
         f"last {info['patience']} evaluations is no more than {info['tol']:.0%} below the "
-        f"best before them{min_text(info)}; otherwise stop at the variant's cap (column "
+        f"best before them{min_text(mins)}; otherwise stop at the variant's cap (column "
         "'cap'; status 'max_iterations': not converged). Values are mean ± half the "
         "spread over the seeds, at the last evaluation; CPU s is the training + "
         "evaluation cost per seed.",
@@ -448,14 +457,16 @@ def convergence_lines(
     return lines
 
 
-def min_option(info: dict) -> str:
-    return f" --min-iterations {info['min_iterations']}" if info.get("min_iterations") else ""
+def min_option(mins: dict[str, int]) -> str:
+    return f" --min-iterations {caps_text(mins)}" if any(mins.values()) else ""
 
 
-def min_text(info: dict) -> str:
-    if not info.get("min_iterations"):
+def min_text(mins: dict[str, int]) -> str:
+    """The plateau rule's minimum, in words: 'not before iteration 900 (cgan: 1500)'."""
+    if not any(mins.values()):
         return ""
-    return f", but not before iteration {info['min_iterations']}"
+    own = ", ".join(f"{k}: {v}" for k, v in sorted(mins.items()) if k)
+    return f", but not before iteration {mins['']}" + (f" ({own})" if own else "")
 
 
 def best(curves: list[Curve]) -> str:
@@ -507,7 +518,7 @@ def converge(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
         patience=args.patience,
         tol=args.tol,
         max_iterations=args.caps[""],
-        min_iterations=args.min_iterations,
+        min_iterations=args.mins[""],
         seeds=args.seeds,
         data=args.data_name,
     )
@@ -522,7 +533,7 @@ def converge(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
             )
         args.data.grids(docs).mkdir(parents=True, exist_ok=True)
         plot_curves(curves, args.data.grids(docs) / "curves.png")
-        records = [saved_curve(c, info["max_iterations"]) for c in curves]
+        records = [saved_curve(c, info) for c in curves]
         write_json(path, {"settings": info, "curves": records})
     return path
 
@@ -544,11 +555,12 @@ def write_json(path: Path, data: object) -> None:
     write_text(path, json.dumps(data, indent=1))
 
 
-def saved_curve(curve: Curve, default_cap: int) -> dict:
-    """A curve as saved: its cap only where it differs from the default one."""
+def saved_curve(curve: Curve, info: dict) -> dict:
+    """A curve as saved: its cap and minimum only where they differ from the defaults."""
     record = dict(curve.__dict__)
-    if record["max_iterations"] == default_cap:
-        del record["max_iterations"]
+    for key in ("max_iterations", "min_iterations"):
+        if record[key] == info.get(key, 0):
+            del record[key]
     return record
 
 
@@ -813,9 +825,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--min-iterations",
-        type=int,
-        default=0,
-        help="convergence: no plateau stop before this iteration [0]",
+        default="0",
+        help="convergence: no plateau stop before it, and per-variant: 900,cgan=1500 [0]",
     )
     parser.add_argument(
         "--data",
@@ -843,6 +854,7 @@ def main(argv: list[str] | None = None) -> None:
             if getattr(args, key) == parser.get_default(key):
                 setattr(args, key, value)
     args.caps = parse_caps(args.max_iterations)
+    args.mins = parse_caps(args.min_iterations, "--min-iterations")
     args.data_name, args.data = args.data, PROTOCOL_DATA.get(args.data)
     torch.set_num_threads(1)
     docs = Path(args.docs)

@@ -63,6 +63,8 @@ def test_caps_per_variant(board):
     for bad in ("cgan=6000", "1500,cgan=x", "many"):
         with pytest.raises(board.UserError, match="--max-iterations"):
             board.parse_caps(bad)
+    with pytest.raises(board.UserError, match="--min-iterations"):
+        board.parse_caps("cgan=900", "--min-iterations")
 
 
 def test_extend_continues_a_capped_curve_as_a_fresh_run_with_the_higher_cap(
@@ -126,12 +128,12 @@ def test_min_iterations_delays_the_plateau_stop_and_extend_continues_early_stops
         )
         return json.loads((where / "docs" / "gan" / "convergence.json").read_text())
 
-    fresh = run(tmp_path / "fresh", "--min-iterations", "6")
+    fresh = run(tmp_path / "fresh", "--min-iterations", "2,mmgan=6")  # mmgan's own minimum
     assert fresh["curves"][0]["iterations"] == [2, 4, 6]
     assert fresh["curves"][0]["status"] == "plateau"
-    assert fresh["settings"]["min_iterations"] == 6
+    assert fresh["settings"]["min_iterations"] == 2 and fresh["curves"][0]["min_iterations"] == 6
     text = "\n".join(board.convergence_lines(fresh))
-    assert "--min-iterations 6" in text and "not before iteration 6" in text
+    assert "--min-iterations 2,mmgan=6" in text and "not before iteration 2 (mmgan: 6)" in text
     early = run(tmp_path / "two")["curves"][0]
     assert early["iterations"] == [2, 4] and early["status"] == "plateau"
     trained = []
