@@ -47,7 +47,7 @@ import json
 import platform
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -59,7 +59,8 @@ sys.path.insert(0, str(ROOT))
 
 from fluidgan.errors import UserError  # noqa: E402
 from fluidgan.gan import trainer  # noqa: E402
-from fluidgan.gan.config import load_config, preset_names  # noqa: E402
+from fluidgan.gan.config import image_size, load_config, preset_names  # noqa: E402
+from fluidgan.gan.data import load_dataset, two_domains  # noqa: E402
 from fluidgan.gan.metrics import metric_fn  # noqa: E402
 from fluidgan.gan.sample import generate, reference_images, save_grid, to_uint8  # noqa: E402
 from fluidgan.io.atomic import write_text  # noqa: E402
@@ -491,8 +492,10 @@ def canonical_note(rows: dict) -> list[str]:
     n = sorted({r["n"] for r in rows.values()})
     return [
         f"Canonical Inception FID (column 'FID (Inception)'): N = {'/'.join(map(str, n))} "
-        "samples of the first seed's final model against all training images (domain B "
-        "for the two-mapping models), Inception-2015-12-05 pool3 in fp32 on the CPU at "
+        "samples of the first seed's final model against all 1797 training digits (the "
+        "two-mapping models translate the first N digits as domain A shows them, half "
+        "of them held out, against all 1797 through the domain-B transform: their "
+        "domain A alone has 898), Inception-2015-12-05 pool3 in fp32 on the CPU at "
         f"{min(rates):.1f}–{max(rates):.1f} images per CPU-second (one thread); "
         "`python benchmarks/gan_leaderboard.py --canonical 1000 --variants …`. "
         "Comparable with published FIDs in definition only: these are 16×16 digits "
@@ -567,18 +570,35 @@ def saved_curve(curve: Curve, info: dict) -> dict:
 # --- canonical Inception FID of the converged digits models ------------------------------
 
 
-def inception_reference(game: str, name: str, extractor, cache: Path):
-    """Gaussian statistics of the real images of ``game``'s target under the Inception
-    pool3 features, cached in ``cache`` with the weights' identity."""
+def canonical_view(run: trainer.Run) -> tuple[trainer.Run, str]:
+    """The run as canonical FID samples and scores it, and its reference's cache key.
+
+    Noise models: the run itself (its samples imitate the training images). Two-mapping
+    models can only translate their domain-A images (half the digits, fewer than N =
+    1000): canonically they translate every digit — the half they trained on and the
+    held-out half, as domain A shows them — against every digit through the domain-B
+    transform (``two_domains(..., paired=True)``)."""
+    if run.game.capacity(run.sources) is None:
+        return run, target(run.cfg.model.game)
+    d = run.cfg.data
+    data = load_dataset(d.name, size=image_size(d), channels=d.channels, path=d.path, **d.options)
+    a, b = two_domains(data, d.domain_b, True, run.cfg.train.seed)
+    return replace(run, sources=[{"a": a}, {"b": b}]), f"{target(run.cfg.model.game)}_all"
+
+
+def inception_reference(run: trainer.Run, key: str, extractor, cache: Path):
+    """Gaussian statistics of the real images ``run`` imitates (:func:`canonical_view`)
+    under the Inception pool3 features, cached in ``cache`` under ``key`` with the
+    weights' identity."""
     from fluidgan.metrics.fid import GaussianStats, gaussian_stats
 
     ident = json.dumps(extractor.identity(), sort_keys=True, default=str)
-    path = cache / f"inception_reference_{target(game)}.npz"
+    path = cache / f"inception_reference_{key}.npz"
     if path.exists():
         with np.load(path) as z:
             if str(z["identity"]) == ident:
                 return GaussianStats(z["mu"], z["sigma"], int(z["n"]))
-    real = reference_images(trainer.build_run(load_config(name, sets=SETTINGS)))
+    real = reference_images(run)
     stats = gaussian_stats(extractor.extract(as_nhwc(real, "reference"), 50, progress=True).pool)
     cache.mkdir(parents=True, exist_ok=True)
     write_atomic(
@@ -606,7 +626,8 @@ def canonical(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
         run = trainer.restore(out)
         if run.iteration != c["iterations"][-1]:
             raise UserError(f"{out}: checkpoint at {run.iteration}, curve at {c['iterations'][-1]}")
-        ref = inception_reference(c["game"], c["name"], extractor, Path(args.runs))
+        run, key = canonical_view(run)
+        ref = inception_reference(run, key, extractor, Path(args.runs))
         t0, cpu0 = time.perf_counter(), time.process_time()
         images = to_uint8(
             generate(run, args.canonical, seed=1, truncation=run.cfg.train.truncation)

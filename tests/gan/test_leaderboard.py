@@ -8,6 +8,7 @@ import json
 import sys
 
 import pytest
+import torch
 
 from fluidgan.config import CONFIG_DIR
 
@@ -180,6 +181,33 @@ def test_canonical_scores_the_first_seeds_final_checkpoint(board, tmp_path, monk
     row = [x for x in page if x.startswith("| mmgan |")][-1]  # budget table, then protocol
     assert f"| {rows['mmgan']['fid']:.1f} |" in row and "FID (Inception)" in "\n".join(page)
     assert np.isfinite(rows["mmgan"]["images_per_cpu_second"])
+
+
+def test_canonical_two_mapping_models_translate_every_digit(board, tmp_path, monkeypatch):
+    """A two-mapping model's domain A holds 898 digits; canonical N = 1000 translates the
+    first 1000 of all 1797 digits with G_ab and scores them against all 1797 inverted
+    (discogan's domain B is the inversion x -> -x)."""
+    from fluidgan.gan.data import load_dataset
+    from fluidgan.metrics import features
+    from fluidgan.metrics.fid import fid_from_features
+
+    runs, docs = tmp_path / "runs", tmp_path / "docs"
+    common = ["--variants", "discogan", "--runs", str(runs), "--docs", str(docs)]
+    board.main(["--converge", "--quick", "--seeds", "0", "--max-iterations", "2", *common])
+    digits = features.get_extractor("domain:digits")
+    monkeypatch.setattr(features, "get_extractor", lambda name, options=None: digits)
+    board.main(["--canonical", "1000", *common])
+    row = json.loads((docs / "gan" / "canonical.json").read_text())["discogan"]
+    assert row["n"] == 1000
+
+    run = board.trainer.restore(runs / "converge" / "discogan_seed0")
+    every = load_dataset("digits", size=(16, 16), channels=1).images
+    assert len(every) == 1797 and len(run.sources[0]["a"]) == 898
+    with torch.no_grad():
+        fake = board.to_uint8(run.sampler["ab"].eval()(every[:1000]))[..., None]
+    real = board.to_uint8(-every)[..., None]
+    expected = fid_from_features(digits.extract(real).pool, digits.extract(fake).pool)
+    assert row["fid"] == pytest.approx(expected, rel=1e-4)
 
 
 def test_a_batch_keeps_what_another_batch_wrote_while_it_ran(board, tmp_path, monkeypatch):
