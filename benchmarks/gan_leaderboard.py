@@ -47,6 +47,7 @@ import json
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -187,6 +188,9 @@ def plateaued(fids: list[float], patience: int, tol: float) -> bool:
     return min(fids[-patience:]) > (1.0 - tol) * min(fids[:-patience])
 
 
+RUNNING = "running"
+
+
 def stops(curve: Curve, args: argparse.Namespace) -> bool:
     """Whether the protocol stops ``curve`` by its plateau rule: never before
     ``--min-iterations`` (models whose FID rises for their first chunks before it falls,
@@ -209,7 +213,7 @@ class Curve:
     fid: list[float] = field(default_factory=list)
     inception_score: list[float] = field(default_factory=list)
     cpu_seconds: float = 0.0
-    status: str = ""  # plateau | max_iterations
+    status: str = ""  # plateau | max_iterations | running (its batch has not finished it)
     max_iterations: int = 0  # this variant's cap (0: the saved settings' one)
     min_iterations: int = 0  # no plateau stop before it
 
@@ -265,14 +269,19 @@ def caps_text(caps: dict[str, int]) -> str:
 
 
 def converge_variant(
-    name: str, seed: int, args: argparse.Namespace, start: Curve | None = None
+    name: str,
+    seed: int,
+    args: argparse.Namespace,
+    start: Curve | None = None,
+    publish: Callable[[Curve], None] = lambda curve: None,
 ) -> Curve:
     """Train ``name`` in chunks of ``--chunk`` iterations (resuming its checkpoint),
     scoring FID_domain / IS_domain of ``--n`` samples after each, until
-    :func:`stops` or its cap. ``start``: a saved curve stopped by its cap (or by the
-    plateau rule before a now higher ``--min-iterations``) whose
+    :func:`stops` or its cap; ``publish`` gets the curve after every evaluation (status
+    'running') and at the end. ``start``: a saved curve that was interrupted, or stopped
+    by its cap (or by the plateau rule before a now higher ``--min-iterations``), whose
     checkpoint is still there, continued instead of retrained (training resumes exactly,
-    so the curve is the one a fresh run with the higher cap gives)."""
+    so the curve is the one an uninterrupted run with these settings gives)."""
     cfg = load_config(name, sets=[*SETTINGS, *args.data.sets, f"train.seed={seed}"])
     out = Path(args.runs) / f"converge{args.data.suffix}" / f"{name}_seed{seed}"
     cap = args.caps.get(name, args.caps[""])
@@ -291,33 +300,40 @@ def converge_variant(
         curve.iterations.append(total)
         curve.fid.append(m["fid_domain"])
         curve.inception_score.append(m["is_domain"])
+        curve.status, curve.cpu_seconds = RUNNING, time.process_time() - cpu0
+        publish(curve)
         print(f"  {name} seed {seed}: {total} it  FID_domain {m['fid_domain']:.2f}", flush=True)
     curve.status = "plateau" if stops(curve, args) else "max_iterations"
-    curve.cpu_seconds = time.process_time() - cpu0
     if seed == (0 if 0 in args.seeds else args.seeds[0]):  # the grid shows seed 0
         grid = args.data.grids(Path(args.docs)) / f"{name}.png"
         grid.parent.mkdir(parents=True, exist_ok=True)
         run = trainer.restore(out)
         save_grid(to_uint8(generate(run, 64, seed=1, preview=True)), grid, columns=8)
+    curve.cpu_seconds = time.process_time() - cpu0
+    publish(curve)
     return curve
 
 
 def resumable(saved: dict | None, name: str, seed: int, args: argparse.Namespace) -> Curve | None:
-    """With ``--extend``, the saved curve of (name, seed) under the same protocol whose
-    checkpoint is at the curve's last iteration: a curve stopped by a cap no higher than
-    the new one, or by the plateau rule before ``--min-iterations``, continues from
-    there; one that plateaued after it is kept (rerunning it would give the same
-    curve)."""
-    if not (args.extend and saved and same_protocol(saved["settings"], args)):
+    """The saved curve of (name, seed) under the same protocol that continues instead of
+    being retrained: one whose batch was interrupted ('running'; its checkpoint is at
+    most one chunk past the curve's last evaluation); with ``--extend`` also one whose
+    checkpoint is at its last iteration and that was stopped by a cap no higher than
+    the new one, or by the plateau rule before ``--min-iterations``; one that plateaued
+    after it is kept (rerunning it would give the same curve)."""
+    if not (saved and same_protocol(saved["settings"], args)):
         return None
     for curve in saved_curves(saved):
         if (curve.name, curve.seed) != (name, seed):
             continue
         out = Path(args.runs) / f"converge{args.data.suffix}" / f"{name}_seed{seed}"
+        at, last = saved_iteration(out), curve.iterations[-1]
+        if curve.status == RUNNING:
+            return curve if at is not None and last <= at <= last + args.chunk else None
         continues = curve.status == "plateau" or curve.max_iterations <= args.caps.get(
             name, args.caps[""]
         )
-        if continues and saved_iteration(out) == curve.iterations[-1]:
+        if args.extend and continues and at == last:
             return curve
     return None
 
@@ -436,6 +452,7 @@ def convergence_lines(
         lines[lines.index("") + 1 : lines.index("") + 1] = canonical_note(canonical_rows)
     missing = sorted(set(preset_names()) - {c.name for c in curves})
     capped = sorted({c.name for c in curves if c.status == "max_iterations"})
+    running = sorted({c.name for c in curves if c.status == RUNNING})
     lines += [
         "",
         f"![FID_domain curves, {data_name}]({folder}/curves.png)",
@@ -444,7 +461,12 @@ def convergence_lines(
         + (", ".join(missing) if missing else "none")
         + ". **Stopped by their cap (not converged):** "
         + (", ".join(capped) if capped else "none")
-        + ".",
+        + "."
+        + (
+            f" **Still training (status 'running': not finished yet):** {', '.join(running)}."
+            if running
+            else ""
+        ),
         "",
         "Reading it: FID_domain is the last evaluation's, so a noisy curve can stop on an"
         " upswing; 'best' is each seed's lowest value and its iteration (selected on the "
@@ -505,17 +527,30 @@ def canonical_note(rows: dict) -> list[str]:
 
 
 def converge(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
-    """Run the protocol for ``names`` on ``--data``; keep the saved curves of the other
-    variants (same chunk, patience, tol and N) and write the curves, table data and plot."""
+    """Run the protocol for ``names`` on ``--data``, each curve merged into the saved
+    results after every evaluation (an interrupted batch keeps what it measured, and
+    the same command resumes it)."""
     path = args.data.json_path(docs)
     saved = json.loads(path.read_text()) if path.exists() else None
-    t0 = time.perf_counter()
-    curves = [
-        converge_variant(name, seed, args, resumable(saved, name, seed, args))
-        for name in names
-        for seed in args.seeds
-    ]
-    info = settings(args, (time.perf_counter() - t0) / 60)
+    clock = [time.perf_counter()]
+
+    def publish(curve: Curve) -> None:
+        now = time.perf_counter()
+        merge_curve(args, docs, curve, (now - clock[0]) / 60)
+        clock[0] = now
+
+    for name in names:
+        for seed in args.seeds:
+            converge_variant(name, seed, args, resumable(saved, name, seed, args), publish)
+    return path
+
+
+def merge_curve(args: argparse.Namespace, docs: Path, curve: Curve, minutes: float) -> None:
+    """Put ``curve`` into the data set's results, keeping the other curves measured under
+    the same protocol (same chunk, patience, tol and N; other batches may write
+    meanwhile: under the lock), add ``minutes`` of wall time, redraw the curves."""
+    path = args.data.json_path(docs)
+    info = settings(args, minutes)
     info.update(
         chunk=args.chunk,
         patience=args.patience,
@@ -525,20 +560,21 @@ def converge(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
         seeds=args.seeds,
         data=args.data_name,
     )
-    with locked(Path(args.runs)):  # other batches may have written meanwhile: merge theirs
+    with locked(Path(args.runs)):
         saved = json.loads(path.read_text()) if path.exists() else None
+        curves = [curve]
         if saved and same_protocol(saved["settings"], args):
-            rerun = {(n, seed) for n in names for seed in args.seeds}
-            kept = [c for c in saved_curves(saved) if (c.name, c.seed) not in rerun]
-            curves = kept + curves
-            info["wall_minutes"] = round(
-                info["wall_minutes"] + saved["settings"]["wall_minutes"], 1
-            )
+            curves = saved_curves(saved)
+            keys = [(c.name, c.seed) for c in curves]
+            if (curve.name, curve.seed) in keys:
+                curves[keys.index((curve.name, curve.seed))] = curve
+            else:
+                curves.append(curve)
+            info["wall_minutes"] = round(minutes + saved["settings"]["wall_minutes"], 1)
         args.data.grids(docs).mkdir(parents=True, exist_ok=True)
         plot_curves(curves, args.data.grids(docs) / "curves.png")
         records = [saved_curve(c, info) for c in curves]
         write_json(path, {"settings": info, "curves": records})
-    return path
 
 
 @contextlib.contextmanager

@@ -151,6 +151,49 @@ def test_min_iterations_delays_the_plateau_stop_and_extend_continues_early_stops
     assert "--min-iterations" not in "\n".join(board.convergence_lines(run(tmp_path / "two")))
 
 
+def test_an_interrupted_batch_keeps_its_curve_and_the_same_command_resumes_it(
+    board, tmp_path, monkeypatch
+):
+    """Killed while training iterations 4-6: the results hold the curve to 4 (status
+    'running', shown as still training); rerunning the same command (no --extend) trains
+    on from the checkpoint to the curve an uninterrupted run gives."""
+
+    def run(where):
+        board.main(
+            [
+                *("--converge", "--quick", "--variants", "mmgan", "--seeds", "0"),
+                *("--patience", "9", "--max-iterations", "8", "--runs", str(where / "runs")),
+                *("--docs", str(where / "docs")),
+            ]
+        )
+        return json.loads((where / "docs" / "gan" / "convergence.json").read_text())
+
+    fresh = run(tmp_path / "fresh")["curves"][0]
+    train, trained, killed = board.trainer.train, [], []
+
+    def killed_at_6(cfg, out, iterations=None, resume=False, **kw):
+        trained.append((iterations, resume))
+        if iterations == 6 and not killed:  # once, like a Ctrl-C
+            killed.append(True)
+            raise KeyboardInterrupt
+        return train(cfg, out, iterations=iterations, resume=resume, **kw)
+
+    monkeypatch.setattr(board.trainer, "train", killed_at_6)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "two")
+    path = tmp_path / "two" / "docs" / "gan" / "convergence.json"
+    saved = json.loads(path.read_text())
+    assert saved["curves"][0]["iterations"] == [2, 4]
+    assert saved["curves"][0]["status"] == "running"
+    assert "Still training" in "\n".join(board.convergence_lines(saved))
+    trained.clear()
+    resumed = run(tmp_path / "two")["curves"][0]
+    assert trained == [(6, True), (8, True)]
+    assert resumed["iterations"] == fresh["iterations"] == [2, 4, 6, 8]
+    assert resumed["fid"] == pytest.approx(fresh["fid"], rel=1e-6)
+    assert resumed["status"] == "max_iterations"
+
+
 def test_canonical_scores_the_first_seeds_final_checkpoint(board, tmp_path, monkeypatch):
     """--canonical: FID of N samples of the seed-0 model that ended the curve, against the
     training images, with the extractor it names (here the fast digits classifier stands
@@ -219,11 +262,11 @@ def test_a_batch_keeps_what_another_batch_wrote_while_it_ran(board, tmp_path, mo
     path = docs / "gan" / "convergence.json"
     real = board.converge_variant
 
-    def meanwhile(name, seed, args, start=None):
+    def meanwhile(name, seed, args, start=None, publish=None):
         other = json.loads(path.read_text())  # the other batch finishes lsgan now
         other["curves"].append({**other["curves"][0], "name": "lsgan"})
         path.write_text(json.dumps(other))
-        return real(name, seed, args, start)
+        return real(name, seed, args, start, publish)
 
     monkeypatch.setattr(board, "converge_variant", meanwhile)
     board.main([*common, "--variants", "mmgan"])
