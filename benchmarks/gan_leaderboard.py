@@ -216,6 +216,7 @@ class Curve:
     status: str = ""  # plateau | max_iterations | running (its batch has not finished it)
     max_iterations: int = 0  # this variant's cap (0: the saved settings' one)
     min_iterations: int = 0  # no plateau stop before it
+    n: int = 0  # samples per evaluation, where fewer than --n exist (0: --n)
 
 
 @dataclass(frozen=True)
@@ -294,8 +295,9 @@ def converge_variant(
     while total < cap and not stops(curve, args):
         total = min(total + args.chunk, cap)
         trainer.train(cfg, out, iterations=total, resume=total > args.chunk)
-        run = trainer.restore(out)
-        images = to_uint8(generate(run, args.n, seed=1, truncation=cfg.train.truncation))
+        run, _ = sample_view(trainer.restore(out), args.n)
+        curve.n = min(args.n, run.game.capacity(run.sources) or args.n)
+        images = to_uint8(generate(run, curve.n, seed=1, truncation=cfg.train.truncation))
         m = score(images, reference_images(run), fns)
         curve.iterations.append(total)
         curve.fid.append(m["fid_domain"])
@@ -453,6 +455,7 @@ def convergence_lines(
     missing = sorted(set(preset_names()) - {c.name for c in curves})
     capped = sorted({c.name for c in curves if c.status == "max_iterations"})
     running = sorted({c.name for c in curves if c.status == RUNNING})
+    fewer = sorted({(c.name, c.n) for c in curves if c.n and c.n != info["n"]})
     lines += [
         "",
         f"![FID_domain curves, {data_name}]({folder}/curves.png)",
@@ -474,7 +477,15 @@ def convergence_lines(
         "Jensen–Shannon f-GAN, the same game as the non-saturating GAN up to constants, "
         "and trains to the same curve as dcgan (identical networks and seeds). Class-"
         "conditional models sample balanced labels, so their IS_domain can exceed that of"
-        " N real images.",
+        " N real images."
+        + (
+            " Fewer samples per evaluation (a two-mapping model translates every image of "
+            "the data set, which has fewer than N): "
+            + ", ".join(f"{name} N = {n}" for name, n in fewer)
+            + "."
+            if fewer
+            else ""
+        ),
         "",
     ]
     return lines
@@ -600,21 +611,25 @@ def saved_curve(curve: Curve, info: dict) -> dict:
     for key in ("max_iterations", "min_iterations"):
         if record[key] == info.get(key, 0):
             del record[key]
+    if record["n"] in (0, info["n"]):
+        del record["n"]
     return record
 
 
 # --- canonical Inception FID of the converged digits models ------------------------------
 
 
-def canonical_view(run: trainer.Run) -> tuple[trainer.Run, str]:
-    """The run as canonical FID samples and scores it, and its reference's cache key.
+def sample_view(run: trainer.Run, n: int) -> tuple[trainer.Run, str]:
+    """The run as ``n`` samples of it are drawn and scored, and its reference's cache key.
 
     Noise models: the run itself (its samples imitate the training images). Two-mapping
-    models can only translate their domain-A images (half the digits, fewer than N =
-    1000): canonically they translate every digit — the half they trained on and the
-    held-out half, as domain A shows them — against every digit through the domain-B
-    transform (``two_domains(..., paired=True)``)."""
-    if run.game.capacity(run.sources) is None:
+    models translate their domain-A images (half the data set); where those are fewer
+    than ``n`` (digits: 898 < 1000 for canonical FID; smoke frames: 224 < 800), they
+    translate every image of the data set — the half they trained on and the held-out
+    half, as domain A shows them — against every image through the domain-B transform
+    (``two_domains(..., paired=True)``), and n is at most the data set's size."""
+    limit = run.game.capacity(run.sources)
+    if limit is None or limit >= n:
         return run, target(run.cfg.model.game)
     d = run.cfg.data
     data = load_dataset(d.name, size=image_size(d), channels=d.channels, path=d.path, **d.options)
@@ -623,7 +638,7 @@ def canonical_view(run: trainer.Run) -> tuple[trainer.Run, str]:
 
 
 def inception_reference(run: trainer.Run, key: str, extractor, cache: Path):
-    """Gaussian statistics of the real images ``run`` imitates (:func:`canonical_view`)
+    """Gaussian statistics of the real images ``run`` imitates (:func:`sample_view`)
     under the Inception pool3 features, cached in ``cache`` under ``key`` with the
     weights' identity."""
     from fluidgan.metrics.fid import GaussianStats, gaussian_stats
@@ -662,7 +677,7 @@ def canonical(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
         run = trainer.restore(out)
         if run.iteration != c["iterations"][-1]:
             raise UserError(f"{out}: checkpoint at {run.iteration}, curve at {c['iterations'][-1]}")
-        run, key = canonical_view(run)
+        run, key = sample_view(run, args.canonical)
         ref = inception_reference(run, key, extractor, Path(args.runs))
         t0, cpu0 = time.perf_counter(), time.process_time()
         images = to_uint8(

@@ -253,6 +253,45 @@ def test_canonical_two_mapping_models_translate_every_digit(board, tmp_path, mon
     assert row["fid"] == pytest.approx(expected, rel=1e-4)
 
 
+def test_a_two_mapping_model_with_fewer_images_than_n_translates_the_whole_data_set(
+    board, tmp_path
+):
+    """discogan's domain A holds 898 digits: with N = 2000 each evaluation translates all
+    1797 (the curve records its own N, the table says so); with N = 800 it samples its
+    own domain A, as before."""
+    from fluidgan.gan.data import load_dataset
+
+    runs, docs = tmp_path / "runs", tmp_path / "docs"
+    common = ["--variants", "discogan", "--runs", str(runs), "--docs", str(docs)]
+    board.main(["--converge", "--quick", "--seeds", "0", "--max-iterations", "2", *common])
+    run = board.trainer.restore(runs / "converge" / "discogan_seed0")
+    assert board.sample_view(run, 800)[0] is run
+    view, key = board.sample_view(run, 2000)
+    every = load_dataset("digits", size=(16, 16), channels=1).images
+    assert torch.equal(view.sources[0]["a"], every) and torch.equal(view.sources[1]["b"], -every)
+    assert key == "cycle_all" and len(board.reference_images(view)) == 1797
+    board.main(
+        [
+            "--converge",
+            "--quick",
+            "--seeds",
+            "0",
+            "--max-iterations",
+            "2",
+            *common[:2],
+            "--runs",
+            str(tmp_path / "r2"),
+            "--docs",
+            str(tmp_path / "d2"),
+            "--n",
+            "2000",
+        ]
+    )
+    saved = json.loads((tmp_path / "d2" / "gan" / "convergence.json").read_text())
+    assert saved["curves"][0]["n"] == 1797
+    assert "discogan N = 1797" in "\n".join(board.convergence_lines(saved))
+
+
 def test_a_batch_keeps_what_another_batch_wrote_while_it_ran(board, tmp_path, monkeypatch):
     """Two protocol batches at once: the one that ends last merges the file as it is then,
     not as it was when it started."""
