@@ -295,7 +295,7 @@ def converge_variant(
     while total < cap and not stops(curve, args):
         total = min(total + args.chunk, cap)
         trainer.train(cfg, out, iterations=total, resume=total > args.chunk)
-        run, _ = sample_view(trainer.restore(out), args.n)
+        run = trainer.restore(out)  # a two-mapping model translates at most its domain A
         curve.n = min(args.n, run.game.capacity(run.sources) or args.n)
         images = to_uint8(generate(run, curve.n, seed=1, truncation=cfg.train.truncation))
         m = score(images, reference_images(run), fns)
@@ -479,8 +479,8 @@ def convergence_lines(
         "conditional models sample balanced labels, so their IS_domain can exceed that of"
         " N real images."
         + (
-            " Fewer samples per evaluation (a two-mapping model translates every image of "
-            "the data set, which has fewer than N): "
+            " Fewer samples per evaluation (a two-mapping model translates its domain-A "
+            "images, against its domain B; here fewer than N): "
             + ", ".join(f"{name} N = {n}" for name, n in fewer)
             + "."
             if fewer
@@ -620,14 +620,14 @@ def saved_curve(curve: Curve, info: dict) -> dict:
 
 
 def sample_view(run: trainer.Run, n: int) -> tuple[trainer.Run, str]:
-    """The run as ``n`` samples of it are drawn and scored, and its reference's cache key.
+    """The run as canonical FID draws and scores ``n`` samples, and its reference's cache
+    key.
 
     Noise models: the run itself (its samples imitate the training images). Two-mapping
     models translate their domain-A images (half the data set); where those are fewer
-    than ``n`` (digits: 898 < 1000 for canonical FID; smoke frames: 224 < 800), they
-    translate every image of the data set — the half they trained on and the held-out
-    half, as domain A shows them — against every image through the domain-B transform
-    (``two_domains(..., paired=True)``), and n is at most the data set's size."""
+    than ``n`` (digits: 898 < 1000), they translate every image of the data set — the
+    half they trained on and the held-out half, as domain A shows them — against every
+    image through the domain-B transform (``two_domains(..., paired=True)``)."""
     limit = run.game.capacity(run.sources)
     if limit is None or limit >= n:
         return run, target(run.cfg.model.game)
