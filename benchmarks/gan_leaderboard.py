@@ -499,8 +499,11 @@ def min_text(mins: dict[str, int]) -> str:
     """The plateau rule's minimum, in words: 'not before iteration 900 (cgan: 1500)'."""
     if not any(mins.values()):
         return ""
-    own = ", ".join(f"{k}: {v}" for k, v in sorted(mins.items()) if k)
-    return f", but not before iteration {mins['']}" + (f" ({own})" if own else "")
+    own = "".join(f"{k}: {v}; " for k, v in sorted(mins.items()) if k)
+    return (
+        f", but not before iteration {mins['']} ({own}why: "
+        "[gan/DYNAMICS.md](gan/DYNAMICS.md#smoke-frames-the-mlp-games-get-worse-before-they-learn))"
+    )
 
 
 def best(curves: list[Curve]) -> str:

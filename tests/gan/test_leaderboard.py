@@ -134,7 +134,7 @@ def test_min_iterations_delays_the_plateau_stop_and_extend_continues_early_stops
     assert fresh["curves"][0]["status"] == "plateau"
     assert fresh["settings"]["min_iterations"] == 2 and fresh["curves"][0]["min_iterations"] == 6
     text = "\n".join(board.convergence_lines(fresh))
-    assert "--min-iterations 2,mmgan=6" in text and "not before iteration 2 (mmgan: 6)" in text
+    assert "--min-iterations 2,mmgan=6" in text and "not before iteration 2 (mmgan: 6; why" in text
     early = run(tmp_path / "two")["curves"][0]
     assert early["iterations"] == [2, 4] and early["status"] == "plateau"
     trained = []
