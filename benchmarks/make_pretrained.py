@@ -1,7 +1,8 @@
 """Turn a training run into a pretrained model shipped in the package (``pretrained:NAME``).
 
     python benchmarks/make_pretrained.py RUN_OR_CHECKPOINT --name smoke2d
-        [--data DIR] [--test DIR] [--command "fluidgan train ..."] [--description TEXT]
+        [--data DIR | --data-text MARKDOWN] [--test DIR] [--command "fluidgan train ..."]
+        [--description TEXT]
         [--dest fluidgan/pretrained] [--max-mb 5] [--device auto]
 
 Steps: read the run's newest checkpoint (or the given file); keep only what upscaling
@@ -109,6 +110,7 @@ def model_card(
     data: dict[str, Any] | None,
     command: str | None,
     scores: dict[str, Any] | None,
+    data_text: str | None = None,
 ) -> str:
     import tomli_w
 
@@ -135,6 +137,8 @@ def model_card(
             "",
             f"    {simulate_command(data)}",
         ]
+    elif data_text:
+        lines.append(data_text)
     else:
         lines.append("Not recorded (make_pretrained.py was run without --data).")
     lines += ["", "## Training command", ""]
@@ -181,6 +185,7 @@ def make_pretrained(
     dest: str | Path = DEST,
     *,
     data: str | Path | None = None,
+    data_text: str | None = None,
     test: str | Path | None = None,
     command: str | None = None,
     description: str = "",
@@ -221,7 +226,10 @@ def make_pretrained(
         write_bytes(file, staged.read_bytes())  # atomically into the package
     card = dest / f"{name}.md"
     write_text(
-        card, model_card(name, state, file, digest, size, description, data_info, command, scores)
+        card,
+        model_card(
+            name, state, file, digest, size, description, data_info, command, scores, data_text
+        ),
     )
     registry = dest / "models.toml"
     entries = tomllib.loads(registry.read_text()).get("models", {}) if registry.is_file() else {}
@@ -253,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--name", required=True, help="the model's name: pretrained:NAME")
     p.add_argument("--dest", default=str(DEST), help="registry folder (default: the package's)")
     p.add_argument("--data", help="the training dataset (described in the card)")
+    p.add_argument(
+        "--data-text",
+        help="the training data in words (Markdown), where it is not one fluidgan dataset",
+    )
     p.add_argument("--test", help="held-out dataset to score the model on (in the card)")
     p.add_argument("--command", help="the training command, for the card")
     p.add_argument("--description", default="", help="one line for the registry and the card")
@@ -265,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
             args.name,
             args.dest,
             data=args.data,
+            data_text=args.data_text,
             test=args.test,
             command=args.command,
             description=args.description,

@@ -90,6 +90,20 @@ def test_make_pretrained_keeps_the_generator_only_and_registers_its_hash(run_dir
     assert entry["sha256"] in card and "pretrained:tiny2d" in card and "[model]" in card
 
 
+def test_make_pretrained_puts_a_data_text_in_the_card(run_dir, tmp_path):
+    """Training data that is not one fluidgan dataset (several scenes in one directory) is
+    described in words: the card shows the text instead of 'Not recorded'."""
+    make = load_script("make_pretrained")
+    dest = tmp_path / "registry2"
+    text = "10 `training` simulations and 6 plumes, one directory"
+    assert (
+        make.main([str(run_dir), "--name", "mixed", "--dest", str(dest), "--data-text", text]) == 0
+    )
+    card = (dest / "mixed.md").read_text()
+    section = card.split("## Training data")[1].split("## Training command")[0]
+    assert text in section and "Not recorded" not in section
+
+
 def test_pretrained_name_loads_the_same_generator(run_dir, shipped):
     original, info = ckpt.load_generator(run_dir)
     loaded, info2 = ckpt.load_generator("pretrained:tiny2d")
