@@ -546,12 +546,13 @@ def converge(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
     the same command resumes it)."""
     path = args.data.json_path(docs)
     saved = json.loads(path.read_text()) if path.exists() else None
-    clock = [time.perf_counter()]
+    since = time.perf_counter()
 
     def publish(curve: Curve) -> None:
+        nonlocal since
         now = time.perf_counter()
-        merge_curve(args, docs, curve, (now - clock[0]) / 60)
-        clock[0] = now
+        merge_curve(args, docs, curve, (now - since) / 60)
+        since = now
 
     for name in names:
         for seed in args.seeds:
