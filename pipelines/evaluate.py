@@ -28,6 +28,7 @@ from fluidgan.evaluation.baselines import BASELINES, check_baselines, upsample
 from fluidgan.evaluation.fid import fid_scores, slices_per_frame
 from fluidgan.evaluation.report import write_report
 from fluidgan.evaluation.sequence import MetricSettings, SequenceEvaluator
+from fluidgan.evaluation.spectra import band_energy, nyquist, radial_power_spectrum
 from fluidgan.io.faults import faults_named
 from fluidgan.io.simfile import open_sim
 
@@ -142,7 +143,7 @@ def evaluate(
         add_frames(evaluator, fp, fr, pairs, methods, factor, progress)
         result = evaluator.result()
         out.mkdir(parents=True, exist_ok=True)
-        shown = pairs[(3 * len(pairs)) // 4]  # late: rising smoke has left the inflow
+        shown = most_detailed(fr, pairs, factor)
         preview = write_preview(fp, fr, shown, methods, factor, out / "preview.png")
     metrics = {
         **report_header(prediction, reference, dim, factor, config),
@@ -209,6 +210,20 @@ def frame_predictions(fp, index: int, methods: list[str], factor: int) -> dict[s
         name: fp["sr/density"][index] if name == MODEL else upsample(low, factor, name)
         for name in methods
     }
+
+
+def most_detailed(fr, pairs: list[tuple[int, int]], factor: int, candidates: int = 16):
+    """The pair whose ground-truth frame has the most density energy above the low-res
+    Nyquist wavenumber, among ``candidates`` evenly spread pairs: the frame where the
+    detail a model should add is there to see (a rising plume: late, once it has left
+    the inflow; a decaying one: early)."""
+    picks = sorted({round(float(p)) for p in np.linspace(0, len(pairs) - 1, candidates)})
+    cutoff = nyquist(tuple(fr["high/density"].shape[1:])) / factor
+
+    def detail(k: int) -> float:
+        return band_energy(radial_power_spectrum(fr["high/density"][pairs[k][1]]), cutoff)
+
+    return pairs[max(picks, key=detail)]
 
 
 def write_preview(

@@ -40,6 +40,7 @@ GROUP_ORDER = ("low", "sr", "high")  # left to right: input, upscaled, ground tr
 GROUP_LABELS = {"low": "low", "sr": "SR", "high": "high"}
 PANEL_INCHES = 2.6
 COLOUR_PERCENTILE = 99.5  # a few hot cells should not wash out the rest
+SIGNED_ENERGY = 0.1  # a field is drawn signed when its negative part has this much energy
 
 
 # --------------------------------------------------------------------------- fields
@@ -158,9 +159,15 @@ def column(label: str, frames: Iterable[np.ndarray]) -> Column:
 
 
 def colour_limits(images: Sequence[np.ndarray]) -> tuple[float, float, bool]:
-    """(vmin, vmax, signed): [0, p99.5] or, with negative values, ±p99.5 of |x|."""
-    signed = any(float(img.min()) < 0 for img in images)
-    values = np.concatenate([np.abs(img).ravel() for img in images])
+    """(vmin, vmax, signed): [0, p99.5] or, for a signed field, ±p99.5 of |x|.
+
+    Signed: the negative values hold at least ``SIGNED_ENERGY`` of the positive ones'
+    energy (Σx²), as in a detail band or a vorticity; the small undershoot of a cubic
+    interpolation of a density (≪ 1 %) is not, and is drawn as 0."""
+    values = np.concatenate([np.asarray(img, dtype=np.float64).ravel() for img in images])
+    negative = float(np.square(values[values < 0]).sum())
+    signed = negative > SIGNED_ENERGY * float(np.square(values[values > 0]).sum())
+    values = np.abs(values)
     top = float(np.percentile(values, COLOUR_PERCENTILE)) or float(values.max()) or 1.0
     return (-top if signed else 0.0), top, signed
 
