@@ -228,6 +228,7 @@ class ProtocolData:
     label: str
     suffix: str  # of convergence<suffix>.json and the runs folder converge<suffix>
     folder: str  # under docs/gan/
+    note: str = ""  # what a reader of this data set's table should know
 
     def json_path(self, docs: Path) -> Path:
         return docs / "gan" / f"convergence{self.suffix}.json"
@@ -246,6 +247,10 @@ PROTOCOL_DATA.register("smoke")(
         "smoke frames, 32×32 (domain:smoke features)",
         "_smoke",
         "converged/smoke",
+        " Two-mapping models (cyclegan, discogan, dualgan): domain B is the inverted "
+        "frames, which the smoke classifier puts in one class (IS_domain 1); their "
+        "FID_domain is against those, where inverting domain A exactly scores near 0 "
+        "(two halves of one set).",
     )
 )
 
@@ -448,7 +453,7 @@ def convergence_lines(
             f"| {pm([c.fid[-1] for c in cs])} | {best(cs)} "
             f"| {pm([c.inception_score[-1] for c in cs])} "
             + (f"| {canonical_cell(canonical_rows, cs[0])} " if canonical_rows else "")
-            + f"| ![{name}]({folder}/{name}.png) |"
+            + f"| {samples_cell(cs, name, folder)} |"
         )
     if canonical_rows:
         lines[lines.index("") + 1 : lines.index("") + 1] = canonical_note(canonical_rows)
@@ -478,6 +483,7 @@ def convergence_lines(
         "and trains to the same curve as dcgan (identical networks and seeds). Class-"
         "conditional models sample balanced labels, so their IS_domain can exceed that of"
         " N real images."
+        + data.note
         + (
             " Fewer samples per evaluation (a two-mapping model translates its domain-A "
             "images, against its domain B; here fewer than N): "
@@ -489,6 +495,14 @@ def convergence_lines(
         "",
     ]
     return lines
+
+
+def samples_cell(curves: list[Curve], name: str, folder: str) -> str:
+    """The grid of the first seed's final model; none while a seed is still training
+    (a grid on disk may be an earlier run's)."""
+    if any(c.status == RUNNING for c in curves):
+        return "still training"
+    return f"![{name}]({folder}/{name}.png)"
 
 
 def min_option(mins: dict[str, int]) -> str:

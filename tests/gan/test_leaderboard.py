@@ -186,6 +186,8 @@ def test_an_interrupted_batch_keeps_its_curve_and_the_same_command_resumes_it(
     assert saved["curves"][0]["iterations"] == [2, 4]
     assert saved["curves"][0]["status"] == "running"
     assert "Still training" in "\n".join(board.convergence_lines(saved))
+    row = next(x for x in board.convergence_lines(saved) if x.startswith("| mmgan |"))
+    assert row.endswith("| still training |")  # no grid of an earlier run
     trained.clear()
     resumed = run(tmp_path / "two")["curves"][0]
     assert trained == [(6, True), (8, True)]
