@@ -510,7 +510,7 @@ def min_option(mins: dict[str, int]) -> str:
 
 
 def min_text(mins: dict[str, int]) -> str:
-    """The plateau rule's minimum, in words: 'not before iteration 900 (cgan: 1500)'."""
+    """The plateau rule's minimum, in words: 'not before iteration 900 (cgan: 1500; why: …)'."""
     if not any(mins.values()):
         return ""
     own = "".join(f"{k}: {v}; " for k, v in sorted(mins.items()) if k)
