@@ -23,6 +23,19 @@ def board(monkeypatch):
     return module
 
 
+def record_training(board, monkeypatch) -> list[tuple[int, bool]]:
+    """From now on every ``trainer.train`` call of the protocol is recorded as
+    (iterations, resume) in the returned list, and still trains."""
+    trained, train = [], board.trainer.train
+
+    def recording(cfg, out, iterations=None, resume=False, **kw):
+        trained.append((iterations, resume))
+        return train(cfg, out, iterations=iterations, resume=resume, **kw)
+
+    monkeypatch.setattr(board.trainer, "train", recording)
+    return trained
+
+
 def test_plateau_rule(board):
     falling = [400.0, 200.0, 100.0, 60.0]
     assert not board.plateaued(falling, patience=2, tol=0.05)  # 60 < 0.95 * 200
@@ -87,14 +100,7 @@ def test_extend_continues_a_capped_curve_as_a_fresh_run_with_the_higher_cap(
     fresh = run(tmp_path / "fresh", "--max-iterations", "8")["curves"][0]
     capped = run(tmp_path / "two", "--max-iterations", "4")["curves"][0]
     assert capped["iterations"] == [2, 4] and capped["status"] == "max_iterations"
-    trained = []
-    train = board.trainer.train
-
-    def recording(cfg, out, iterations=None, resume=False, **kw):
-        trained.append((iterations, resume))
-        return train(cfg, out, iterations=iterations, resume=resume, **kw)
-
-    monkeypatch.setattr(board.trainer, "train", recording)
+    trained = record_training(board, monkeypatch)
     extended = run(tmp_path / "two", "--max-iterations", "1,mmgan=8", "--extend")["curves"][0]
     assert extended["iterations"] == fresh["iterations"] == [2, 4, 6, 8]
     assert extended["fid"] == pytest.approx(fresh["fid"], rel=1e-6)
@@ -137,14 +143,7 @@ def test_min_iterations_delays_the_plateau_stop_and_extend_continues_early_stops
     assert "--min-iterations 2,mmgan=6" in text and "not before iteration 2 (mmgan: 6; why" in text
     early = run(tmp_path / "two")["curves"][0]
     assert early["iterations"] == [2, 4] and early["status"] == "plateau"
-    trained = []
-    train = board.trainer.train
-
-    def recording(cfg, out, iterations=None, resume=False, **kw):
-        trained.append((iterations, resume))
-        return train(cfg, out, iterations=iterations, resume=resume, **kw)
-
-    monkeypatch.setattr(board.trainer, "train", recording)
+    trained = record_training(board, monkeypatch)
     extended = run(tmp_path / "two", "--min-iterations", "6", "--extend")["curves"][0]
     assert extended["iterations"] == [2, 4, 6] and trained == [(6, True)]
     assert extended["fid"] == pytest.approx(fresh["curves"][0]["fid"], rel=1e-6)
