@@ -265,14 +265,39 @@ class SpatialDiscriminator(Discriminator):
         return super().forward(torch.cat([condition, high], dim=1))
 
 
+def middle_and_changes(frames: torch.Tensor) -> torch.Tensor:
+    """(B, 3, *S) frames t-1, t, t+1 -> (B, 3, *S) frame t and the changes to its two
+    neighbours: the same information, with the frame-to-frame change in channels of its own."""
+    middle = frames[:, 1:2]
+    return torch.cat([middle, frames[:, 0:1] - middle, frames[:, 2:3] - middle], 1)
+
+
+#: What D_t's first convolution sees of an aligned triplet (``model.temporal_input``).
+#: "frames" is the paper's. On "frames", D_t must learn to subtract two channels that hold
+#: nearly the same density before it sees any change; trained alone it does not learn to
+#: tell flickering detail from the truth in 900 updates, on "differences" it does
+#: (docs/ABLATION.md, "Why D_t stays at chance").
+TEMPORAL_INPUTS: Registry = Registry("temporal_input", ordered=True)
+TEMPORAL_INPUTS.register("frames")(lambda frames: frames)
+TEMPORAL_INPUTS.register("differences")(middle_and_changes)
+
+
 class TemporalDiscriminator(Discriminator):
-    """D_t: three aligned high-res frames (t-1, t, t+1) as channels, no low-res condition.
+    """D_t: three aligned high-res frames (t-1, t, t+1) as channels, no low-res condition;
+    ``input`` (a name of :data:`TEMPORAL_INPUTS`) re-expresses them first.
 
     frames (B, 3, *S) -> (logits (B,), features).
     """
 
-    def __init__(self, dim: int, tile: int | Sequence[int], frames: int = 3, **kwargs):
+    def __init__(
+        self, dim: int, tile: int | Sequence[int], frames: int = 3, input: str = "frames", **kwargs
+    ):
         super().__init__(dim, frames, tile, **kwargs)
+        self.input = input
+        self.transform = TEMPORAL_INPUTS.get(input)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        return super().forward(self.transform(x))
 
 
 def init_weights(module: nn.Module, std: float = INIT_STD, bias: float = INIT_BIAS) -> nn.Module:

@@ -56,6 +56,9 @@ class ModelConfig:
     # Not the paper's: add the "nearest"/"linear" upsampled input density to G's output
     # (before its final ReLU) so that G learns the missing detail only; "none" = paper.
     input_residual: Literal["none", "nearest", "linear"] = "none"
+    # Not the paper's: what D_t sees of an aligned triplet, "frames" (the paper's) or
+    # "differences" (frame t and its changes to t-1 and t+1; fluidgan.models.tempogan).
+    temporal_input: Literal["frames", "differences"] = "frames"
 
     def __post_init__(self):
         from fluidgan.models.generators import GENERATORS

@@ -92,7 +92,7 @@ def build_networks(cfg: TrainConfig, spec: ModelSpec) -> dict[str, nn.Module]:
     if cfg.ablation.spatial_discriminator:
         nets["spatial"] = SpatialDiscriminator(spec.dim, tile, spec.factor, **disc)
     if cfg.ablation.temporal == "discriminator":
-        nets["temporal"] = TemporalDiscriminator(spec.dim, tile, **disc)
+        nets["temporal"] = TemporalDiscriminator(spec.dim, tile, input=m.temporal_input, **disc)
     for name in ("spatial", "temporal"):
         if name in nets:
             init_weights(nets[name], m.init_std, m.init_bias)

@@ -129,6 +129,27 @@ def test_discriminator_shapes(dim):
     assert all(f.min() < 0 for f in features[1:])  # LeakyReLU lets negatives through
 
 
+@pytest.mark.parametrize("dim", [2, 3])
+def test_d_t_on_differences_sees_frame_t_and_its_changes(dim):
+    """ "differences": frame t, t-1 − t, t+1 − t — the same D_t weights give the logits of
+    "frames" fed those three channels (a wrong sign, order or a dropped frame differ)."""
+    torch.manual_seed(0)
+    shape = (2, 3, *(8,) * dim)
+    frames = torch.rand(shape)
+    changes = tg.TEMPORAL_INPUTS.get("differences")(frames)
+    assert torch.equal(changes[:, 0], frames[:, 1])
+    assert torch.equal(changes[:, 1], frames[:, 0] - frames[:, 1])
+    assert torch.equal(changes[:, 2], frames[:, 2] - frames[:, 1])
+    plain = tg.init_weights(tg.TemporalDiscriminator(dim, 8, widths=(4, 4, 4, 4))).eval()
+    on_changes = tg.TemporalDiscriminator(dim, 8, widths=(4, 4, 4, 4), input="differences")
+    on_changes.load_state_dict(plain.state_dict())  # no parameters of its own
+    on_changes.eval()
+    assert torch.allclose(on_changes(frames)[0], plain(changes)[0])
+    assert not torch.allclose(on_changes(frames)[0], plain(frames)[0])
+    still = frames[:, [1, 1, 1]]  # a frozen triplet: no change at all
+    assert torch.count_nonzero(tg.TEMPORAL_INPUTS.get("differences")(still)[:, 1:]) == 0
+
+
 def test_spatial_discriminator_conditions_on_the_nearest_upsampled_density():
     torch.manual_seed(0)
     d = tg.init_weights(tg.SpatialDiscriminator(2, 16, factor=4, widths=(4, 8, 8, 8))).eval()

@@ -103,6 +103,18 @@ def dataset2d(tmp_path_factory) -> Path:
     return make_dataset(tmp_path_factory.mktemp("data2d"))
 
 
+@pytest.fixture(scope="session")
+def tiny_run2d(dataset2d, tmp_path_factory) -> Path:
+    """A tiny tempoGAN run (G, D_s and D_t) trained once on ``dataset2d``; read it only."""
+    import copy
+
+    from pipelines.train import train
+
+    run = tmp_path_factory.mktemp("tiny_run2d") / "run"
+    train(copy.deepcopy(TINY), dataset2d, run, device="cpu")
+    return run
+
+
 @pytest.fixture
 def tiny_config() -> dict:
     import copy

@@ -310,3 +310,16 @@ def test_a_companion_tempogan_cannot_run_is_refused_at_config_load(monkeypatch, 
     register_loss_with(monkeypatch, "odd")
     with pytest.raises(UserError, match="tempoGAN runs only pair and after_step"):
         build(TrainConfig, {"loss": {"adversarial": "wgan_x"}})
+
+
+def test_temporal_input_reaches_d_t():
+    assert tiny_trainer().nets["temporal"].input == "frames"  # the paper's by default
+    trainer = tiny_trainer(**{"model.temporal_input": "differences"})
+    assert trainer.nets["temporal"].input == "differences"
+    _, temporal = batches()
+    frames = trainer.align(temporal["high"], temporal["low_velocity"])
+    d_t = trainer.nets["temporal"]
+    changes = torch.cat([frames[:, 1:2], frames[:, 0:1] - frames[:, 1:2], frames[:, 2:]], 1)
+    changes[:, 2:] -= frames[:, 1:2]
+    d_t.eval()
+    assert torch.allclose(d_t(frames)[0], super(type(d_t), d_t).forward(changes)[0])
