@@ -1,8 +1,8 @@
 """A small, honest GAN leaderboard: every preset in configs/gan trained for the same CPU
 budget on the same data, scored with the same metrics at the same N.
 
-    /work/venv/bin/python benchmarks/gan_leaderboard.py            # all presets
-    /work/venv/bin/python benchmarks/gan_leaderboard.py --cpu-seconds 60 --variants dcgan,wgan_gp
+    python benchmarks/gan_leaderboard.py            # all presets
+    python benchmarks/gan_leaderboard.py --cpu-seconds 60 --variants dcgan,wgan_gp
 
 Data: scikit-learn's 8x8 digits (1797 images) upsampled bilinearly to 16x16, one channel
 (the presets' default). Budget: ``--cpu-seconds`` of process CPU time per variant on one
@@ -33,16 +33,20 @@ plume frames of the domain:smoke classifier), for every seed of ``--seeds``:
     python benchmarks/gan_leaderboard.py --converge --extend ... --max-iterations 1500,wgan_gp=6000
     python benchmarks/gan_leaderboard.py --canonical 1000 --variants dcgan,wgan_gp
 
-Several batches may run at once (each merges the results file when it ends, under a
-lock); ``--extend`` continues curves stopped by a lower cap from their checkpoints (the
-same curve a fresh run gives) and keeps the others; ``--canonical N`` adds canonical
-Inception FID (fp32, pool3) of N samples of each converged digits model (first seed).
+Several batches may run at once (each merges its curves into the results file after
+every evaluation, under a lock); ``--extend`` continues curves stopped by a lower cap
+from their checkpoints (the same curve a fresh run gives) and keeps the others;
+``--canonical N`` adds canonical Inception FID (fp32, pool3) of N samples of each
+converged digits model (first seed). Every batch also scores N real images of the data
+set's reference sets (the table's 'real' rows, optimistic as above); ``--references``
+does only that, for results written before the rows existed.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import platform
 import sys
@@ -163,16 +167,18 @@ def run_variant(name: str, args: argparse.Namespace, docs: Path) -> Row:
     return row
 
 
-def reference_rows(args: argparse.Namespace) -> list[Row]:
-    """N real images scored like samples: the best a generator can do at this N."""
+def reference_rows(args: argparse.Namespace, data: ProtocolData | None = None) -> list[Row]:
+    """N real images of each of ``data``'s reference sets (default: digits; all of a set
+    that holds fewer) scored like samples: the best a generator can do at this N."""
+    data = data or PROTOCOL_DATA.get("digits")
     rows = []
-    for name, label in (("dcgan", "real digits"), ("cyclegan", "real domain B")):
-        run = trainer.build_run(load_config(name, sets=SETTINGS))
+    for name, label in data.references:
+        run = trainer.build_run(load_config(name, sets=[*SETTINGS, *data.sets]))
         real = reference_images(run)
         pick = np.random.default_rng(args.seed).permutation(len(real))[: args.n]
         row = Row(label, "reference", 0, 0.0, 0.0)
-        fns = evaluators_for(target(run.cfg.model.game), name, args)
-        row.metrics = score(real[pick], real, fns)
+        fns = evaluators(name, args.n, args.inception, data.sets)
+        row.metrics = {**score(real[pick], real, fns), "n": len(pick)}
         rows.append(row)
     return rows
 
@@ -217,6 +223,7 @@ class Curve:
     max_iterations: int = 0  # this variant's cap (0: the saved settings' one)
     min_iterations: int = 0  # no plateau stop before it
     n: int = 0  # samples per evaluation, where fewer than --n exist (0: --n)
+    classifier: str = ""  # the domain classifier's identity at the last evaluation
 
 
 @dataclass(frozen=True)
@@ -229,6 +236,13 @@ class ProtocolData:
     suffix: str  # of convergence<suffix>.json and the runs folder converge<suffix>
     folder: str  # under docs/gan/
     note: str = ""  # what a reader of this data set's table should know
+    domain: str = "digits"  # the domain classifier that scores it (domain:<name>)
+    # (preset, label) of the real-image rows: N real images of the set that preset's
+    # samples are scored against
+    references: tuple[tuple[str, str], ...] = (
+        ("dcgan", "real digits"),
+        ("cyclegan", "real domain B"),
+    )
 
     def json_path(self, docs: Path) -> Path:
         return docs / "gan" / f"convergence{self.suffix}.json"
@@ -251,6 +265,8 @@ PROTOCOL_DATA.register("smoke")(
         "frames, which the smoke classifier puts in one class (IS_domain 1); their "
         "FID_domain is against those, where inverting domain A exactly scores near 0 "
         "(two halves of one set).",
+        references=(("dcgan", "real frames"), ("cyclegan", "real inverted frames")),
+        domain="smoke",
     )
 )
 
@@ -308,6 +324,7 @@ def converge_variant(
         curve.fid.append(m["fid_domain"])
         curve.inception_score.append(m["is_domain"])
         curve.status, curve.cpu_seconds = RUNNING, time.process_time() - cpu0
+        curve.classifier = classifier_identity(args.data.domain)
         publish(curve)
         print(f"  {name} seed {seed}: {total} it  FID_domain {m['fid_domain']:.2f}", flush=True)
     curve.status = "plateau" if stops(curve, args) else "max_iterations"
@@ -455,6 +472,14 @@ def convergence_lines(
             + (f"| {canonical_cell(canonical_rows, cs[0])} " if canonical_rows else "")
             + f"| {samples_cell(cs, name, folder)} |"
         )
+    for ref in saved.get("references", []):
+        m = ref["metrics"]
+        lines.append(
+            f"| {ref['name']} (N = {m['n']}) | — | — | — | reference | — "
+            f"| {m['fid_domain']:.2f} | — | {m['is_domain']:.2f} "
+            + ("| — " if canonical_rows else "")
+            + "| — |"
+        )
     if canonical_rows:
         lines[lines.index("") + 1 : lines.index("") + 1] = canonical_note(canonical_rows)
     missing = sorted(set(preset_names()) - {c.name for c in curves})
@@ -493,8 +518,30 @@ def convergence_lines(
             else ""
         ),
         "",
+        *classifier_note(curves, data.domain, saved.get("references", [])),
     ]
     return lines
+
+
+def classifier_note(curves: list[Curve], domain: str, references: list[dict] = ()) -> list[str]:
+    """A paragraph naming which curves (and real rows) were scored with which domain
+    classifier, when they were not all scored with the same one (nothing otherwise)."""
+    groups: dict[str, set[str]] = {}
+    for c in curves:
+        groups.setdefault(c.classifier or "not recorded", set()).add(f"{c.name} {c.seed}")
+    for r in references:
+        groups.setdefault(r.get("classifier") or "not recorded", set()).add(r["name"])
+    if len(groups) < 2:
+        return []
+    return [
+        f"**Not all curves were scored with the same `domain:{domain}` weights.** The "
+        "classifier is trained on first use on each machine, deterministically there, but "
+        "other hardware can train other weights, and FID_domain under other weights is not "
+        "strictly comparable. Per classifier (variant seed): "
+        + "; ".join(f"{k}: {', '.join(sorted(v))}" for k, v in sorted(groups.items()))
+        + ".",
+        "",
+    ]
 
 
 def samples_cell(curves: list[Curve], name: str, folder: str) -> str:
@@ -559,13 +606,14 @@ def converge(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
     results after every evaluation (an interrupted batch keeps what it measured, and
     the same command resumes it)."""
     path = args.data.json_path(docs)
+    references = reference_rows(args, args.data)
     saved = json.loads(path.read_text()) if path.exists() else None
     since = time.perf_counter()
 
     def publish(curve: Curve) -> None:
         nonlocal since
         now = time.perf_counter()
-        merge_curve(args, docs, curve, (now - since) / 60)
+        merge_curve(args, docs, curve, (now - since) / 60, references)
         since = now
 
     for name in names:
@@ -574,10 +622,13 @@ def converge(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
     return path
 
 
-def merge_curve(args: argparse.Namespace, docs: Path, curve: Curve, minutes: float) -> None:
+def merge_curve(
+    args: argparse.Namespace, docs: Path, curve: Curve, minutes: float, references: list[Row]
+) -> None:
     """Put ``curve`` into the data set's results, keeping the other curves measured under
     the same protocol (same chunk, patience, tol and N; other batches may write
-    meanwhile: under the lock), add ``minutes`` of wall time, redraw the curves."""
+    meanwhile: under the lock), add ``minutes`` of wall time, redraw the curves; the
+    real-image rows are ``references`` (scored at this N)."""
     path = args.data.json_path(docs)
     info = settings(args, minutes)
     info.update(
@@ -599,11 +650,35 @@ def merge_curve(args: argparse.Namespace, docs: Path, curve: Curve, minutes: flo
                 curves[keys.index((curve.name, curve.seed))] = curve
             else:
                 curves.append(curve)
-            info["wall_minutes"] = round(minutes + saved["settings"]["wall_minutes"], 1)
+            minutes += saved["settings"].get("wall_minutes", 0.0)
+            info["wall_minutes"] = round(minutes, 1)
         args.data.grids(docs).mkdir(parents=True, exist_ok=True)
         plot_curves(curves, args.data.grids(docs) / "curves.png")
         records = [saved_curve(c, info) for c in curves]
-        write_json(path, {"settings": info, "curves": records})
+        refs = [reference_record(r, args) for r in references]
+        write_json(path, {"settings": info, "curves": records, "references": refs})
+
+
+def merge_references(args: argparse.Namespace, docs: Path, refs: list[Row]) -> None:
+    """Put the real-image rows of the data set into its saved results (a protocol batch
+    writes them with its curves; this fills in results written before it did)."""
+    path = args.data.json_path(docs)
+    with locked(Path(args.runs)):
+        if not path.exists():
+            raise UserError(f"{path}: no results yet (a protocol batch scores the real rows)")
+        saved = json.loads(path.read_text())
+        if not same_protocol(saved["settings"], args):
+            keys = ", ".join(
+                f"--{k} {saved['settings'][k]}" for k in ("chunk", "patience", "tol", "n")
+            )
+            raise UserError(f"{path}: measured with {keys}; give the same options")
+        saved["references"] = [reference_record(r, args) for r in refs]
+        write_json(path, saved)
+
+
+def reference_record(row: Row, args: argparse.Namespace) -> dict:
+    """A real-image row as saved: with the identity of the classifier that scored it."""
+    return {**row.__dict__, "classifier": classifier_identity(args.data.domain)}
 
 
 @contextlib.contextmanager
@@ -776,16 +851,18 @@ def settings(args: argparse.Namespace, wall_minutes: float) -> dict:
         "wall_minutes": round(wall_minutes, 1),
         "machine": settings_machine(),
         "written": now(),
-        "classifier": classifier_identity(),
+        "classifier": classifier_identity(args.data.domain),
     }
 
 
-def classifier_identity() -> str:
-    """The domain:digits classifier's weights digest and test accuracy (FID_domain and
-    IS_domain are only comparable under the same weights)."""
+@functools.lru_cache
+def classifier_identity(domain: str = "digits") -> str:
+    """The domain:``domain`` classifier's weights digest and test accuracy (FID_domain and
+    IS_domain are only comparable under the same weights: the classifier is trained on
+    first use, and two machines need not train the same weights)."""
     from fluidgan.metrics.features import get_extractor
 
-    net = get_extractor("domain:digits")
+    net = get_extractor(f"domain:{domain}")
     return f"weights sha1 {net.weights_digest[:12]}, test accuracy {net.info['test_accuracy']:.1%}"
 
 
@@ -861,7 +938,7 @@ def write_report(rows: list[Row], refs: list[Row], info: dict, docs: Path) -> Pa
     ]
     for data_name, data in PROTOCOL_DATA.items():
         converged = data.json_path(docs)
-        if converged.exists():
+        if converged.exists() and json.loads(converged.read_text())["curves"]:
             scored = canonical_rows(docs) if data_name == "digits" else None
             protocol = json.loads(converged.read_text())
             lines += convergence_lines(protocol, data_name, scored)
@@ -935,6 +1012,12 @@ def main(argv: list[str] | None = None) -> None:
         help="canonical Inception FID of N samples of each converged digits model (seed 0)",
     )
     parser.add_argument(
+        "--references",
+        action="store_true",
+        help="convergence: only score N real images of --data's reference sets (the "
+        "table's real rows; a protocol batch does it too)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="a seconds-long protocol run for tests"
     )
     args = parser.parse_args(argv)
@@ -954,6 +1037,12 @@ def main(argv: list[str] | None = None) -> None:
         rows = [Row(**r) for r in saved["rows"]]
         refs = [Row(**r) for r in saved["references"]]
         print(f"wrote {write_report(rows, refs, saved['settings'], docs)}")
+        return
+    if args.references:
+        merge_references(args, docs, reference_rows(args, args.data))
+        print(f"wrote {args.data.json_path(docs)}")
+        if (docs / "gan" / "results.json").exists():
+            main(["--report-only", "--docs", str(docs)])
         return
     names = args.variants.split(",") if args.variants else preset_names()
     if args.canonical or args.converge:
@@ -988,4 +1077,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except UserError as e:  # one line, no traceback
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)

@@ -264,6 +264,9 @@ def main(argv: list[str] | None = None) -> None:
     trainer = probe_trainer(args)
     trainer.nets["generator"].train()  # as in training: BN batch statistics in G
     stream_cfg = dataclasses.replace(trainer.cfg, iterations=args.steps)  # batches for each
+    if args.coherence:  # triplets are measured even for a run trained without them
+        ablation = dataclasses.replace(stream_cfg.ablation, temporal="discriminator")
+        stream_cfg = dataclasses.replace(stream_cfg, ablation=ablation)
     streams = pt.data_streams(stream_cfg, Path(args.data), trainer.ctx, 0)
     batches = pt.iteration_batches(*streams["train"], trainer.ctx.device)
     if args.coherence:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -65,6 +66,48 @@ def test_quick_convergence_run_writes_curves_and_the_table(board, tmp_path):
     lines = board.convergence_lines(saved)
     row = next(line for line in lines if line.startswith("| mmgan |"))
     assert "| 2 |" in row and "±" in row
+    assert {c["classifier"] for c in curves} == {board.classifier_identity("digits")}
+    assert saved["settings"]["classifier"] == board.classifier_identity("digits")
+    assert not any("same `domain:digits` weights" in line for line in lines)
+    refs = {r["name"]: r["metrics"] for r in saved["references"]}  # N real images
+    assert set(refs) == {"real digits", "real domain B"}
+    assert all(m["n"] == 40 for m in refs.values())
+    speckle = min(c["fid"][-1] for c in curves)  # 6 iterations of a GAN
+    assert 0 < refs["real digits"]["fid_domain"] < speckle / 5
+    header = next(line for line in lines if line.startswith("| variant |"))
+    row = next(line for line in lines if line.startswith("| real digits (N = 40) |"))
+    cells = dict(zip(header.split("|"), row.split("|"), strict=True))
+    assert cells[" FID_domain ↓ "].strip() == f"{refs['real digits']['fid_domain']:.2f}"
+    assert cells[" IS_domain ↑ "].strip() == f"{refs['real digits']['is_domain']:.2f}"
+    assert cells[" status "].strip() == "reference"
+
+
+def test_references_fill_in_saved_results_of_the_same_protocol(board, tmp_path, capsys):
+    docs, runs = tmp_path / "docs", tmp_path / "runs"
+    args = ["--converge", "--quick", "--runs", str(runs), "--docs", str(docs)]
+    with pytest.raises(board.UserError, match="no results yet"):
+        board.main([*args, "--references"])
+    board.main([*args, "--variants", "mmgan", "--seeds", "0"])
+    path = docs / "gan" / "convergence.json"
+    saved = json.loads(path.read_text())
+    del saved["references"]  # results written before the rows existed
+    path.write_text(json.dumps(saved))
+    board.main([*args, "--references"])
+    filled = json.loads(path.read_text())
+    assert filled["curves"] == saved["curves"]  # nothing retrained or lost
+    assert [r["name"] for r in filled["references"]] == ["real digits", "real domain B"]
+    with pytest.raises(board.UserError, match="--n 40"):  # another N: refused
+        board.main([*args, "--references", "--n", "50"])
+
+
+def test_smoke_references_are_the_frames_and_the_inverted_frames(board):
+    args = SimpleNamespace(n=800, seed=0, inception=False)
+    rows = board.reference_rows(args, board.PROTOCOL_DATA.get("smoke"))
+    assert [(r.name, r.metrics["n"]) for r in rows] == [
+        ("real frames", 448),  # all the reference frames there are (N = 800 > 448)
+        ("real inverted frames", 224),  # domain B: the inverted half
+    ]
+    assert rows[1].metrics["is_domain"] == pytest.approx(1.0, abs=0.01)  # one class
 
 
 def test_caps_per_variant(board):
@@ -321,3 +364,18 @@ def test_seeds_of_one_variant_may_run_in_separate_batches(board, tmp_path):
     saved = json.loads((docs / "gan" / "convergence.json").read_text())
     assert sorted(c["seed"] for c in saved["curves"]) == [0, 1]
     assert "--seeds 0,1" in "\n".join(board.convergence_lines(saved))
+
+
+def test_the_table_says_which_curves_another_classifier_scored(board):
+    curves = [
+        board.Curve("dcgan", "gan", 0, classifier="weights sha1 aaa"),
+        board.Curve("dcgan", "gan", 1, classifier="weights sha1 bbb"),
+        board.Curve("lsgan", "gan", 0),  # from before curves recorded it
+    ]
+    [note, _] = board.classifier_note(curves, "smoke")
+    assert "`domain:smoke`" in note
+    assert "not recorded: lsgan 0; weights sha1 aaa: dcgan 0; weights sha1 bbb: dcgan 1" in note
+    assert board.classifier_note(curves[:1], "smoke") == []
+    real = [{"name": "real frames", "classifier": "weights sha1 ccc"}]
+    [note, _] = board.classifier_note(curves[:1], "smoke", real)
+    assert "weights sha1 aaa: dcgan 0; weights sha1 ccc: real frames" in note

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from fluidgan.train import checkpoint as ckpt
+from pipelines.train import train
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -172,6 +173,16 @@ def test_detail_change_is_zero_for_detail_carried_by_the_flow(probe):
     velocity[:, :, 0], velocity[:, :, 1] = 0.0, 1.0  # the same speed along y: no help
     change, energy = probe.detail_change(trainer, frames, velocity, warp=True)
     assert change / energy > 1.5
+
+
+def test_coherence_measures_a_run_trained_without_triplets(
+    probe, tiny_config, dataset2d, tmp_path, capsys
+):
+    tiny_config["ablation"] = {"temporal": "off"}  # the D_s-only arm: no triplets drawn
+    train(tiny_config, dataset2d, tmp_path / "run", device="cpu")
+    args = ["--run", str(tmp_path / "run"), "--data", str(dataset2d), "--steps", "2"]
+    probe.main([*args, "--coherence"])
+    assert re.search(r"^generator\s+[\d.]+\s+[\d.]+", capsys.readouterr().out, re.M)
 
 
 def test_coherence_reports_the_truth_and_every_fake(probe, tiny_run2d, dataset2d, capsys):
