@@ -108,6 +108,10 @@ def test_smoke_references_are_the_frames_and_the_inverted_frames(board):
         ("real inverted frames", 224),  # domain B: the inverted half
     ]
     assert rows[1].metrics["is_domain"] == pytest.approx(1.0, abs=0.01)  # one class
+    args = SimpleNamespace(cpu_seconds=1.0, n=8, seed=0, inception=False)
+    args.data = board.PROTOCOL_DATA.get("smoke")  # its results name its own classifier
+    smoke = board.settings(args, 0.0)["classifier"]
+    assert smoke == board.classifier_identity("smoke") != board.classifier_identity("digits")
 
 
 def test_caps_per_variant(board):
