@@ -19,7 +19,7 @@ at 16x16 through the same feature pipeline:
 Cycle models (cyclegan, dualgan, discogan) translate digits (A) to inverted digits (B);
 their samples are G_ab(a) for the domain-A images (N = 800 fits the 898 of them), scored
 against domain B: same features and N, a different target, so they get their own table.
-Reference rows score N real images drawn from the reference set itself (optimistic).
+Reference rows score N real images (at most half the reference set) against the rest of it.
 
 Writes docs/GAN_RESULTS.md, docs/gan/<variant>.png (64-sample grids; cycle models show
 a | G_ab(a) | G_ba(G_ab(a))) and the runs under --runs.
@@ -38,7 +38,7 @@ every evaluation, under a lock); ``--extend`` continues curves stopped by a lowe
 from their checkpoints (the same curve a fresh run gives) and keeps the others;
 ``--canonical N`` adds canonical Inception FID (fp32, pool3) of N samples of each
 converged digits model (first seed). Every batch also scores N real images of the data
-set's reference sets (the table's 'real' rows, optimistic as above); ``--references``
+set's reference sets (the table's 'real' rows, as above); ``--references``
 does only that, for results written before the rows existed.
 """
 
@@ -168,17 +168,19 @@ def run_variant(name: str, args: argparse.Namespace, docs: Path) -> Row:
 
 
 def reference_rows(args: argparse.Namespace, data: ProtocolData | None = None) -> list[Row]:
-    """N real images of each of ``data``'s reference sets (default: digits; all of a set
-    that holds fewer) scored like samples: the best a generator can do at this N."""
+    """N real images of each of ``data``'s reference sets (default: digits; at most half
+    of a set) scored like samples against the rest of that set: the floor a generator
+    can reach at this N (the same images on both sides would score exactly 0)."""
     data = data or PROTOCOL_DATA.get("digits")
     rows = []
     for name, label in data.references:
         run = trainer.build_run(load_config(name, sets=[*SETTINGS, *data.sets]))
         real = reference_images(run)
-        pick = np.random.default_rng(args.seed).permutation(len(real))[: args.n]
+        order = np.random.default_rng(args.seed).permutation(len(real))
+        n = min(args.n, len(real) // 2)
         row = Row(label, "reference", 0, 0.0, 0.0)
-        fns = evaluators(name, args.n, args.inception, data.sets)
-        row.metrics = {**score(real[pick], real, fns), "n": len(pick)}
+        fns = evaluators(name, n, args.inception, data.sets)
+        row.metrics = {**score(real[order[:n]], real[order[n:]], fns), "n": n}
         rows.append(row)
     return rows
 
@@ -505,7 +507,9 @@ def convergence_lines(
         " upswing; 'best' is each seed's lowest value and its iteration (selected on the "
         "metric itself, so optimistic); the curves show the whole run. fgan is the "
         "Jensen–Shannon f-GAN, the same game as the non-saturating GAN up to constants, "
-        "and trains to the same curve as dcgan (identical networks and seeds). Class-"
+        "with dcgan's networks and seeds: on one machine the two curves are the same (as "
+        "on digits); curves measured on two machines need not be (the data and the "
+        "classifier are built there; see below where the weights differ). Class-"
         "conditional models sample balanced labels, so their IS_domain can exceed that of"
         " N real images."
         + data.note

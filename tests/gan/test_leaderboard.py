@@ -104,8 +104,8 @@ def test_smoke_references_are_the_frames_and_the_inverted_frames(board):
     args = SimpleNamespace(n=800, seed=0, inception=False)
     rows = board.reference_rows(args, board.PROTOCOL_DATA.get("smoke"))
     assert [(r.name, r.metrics["n"]) for r in rows] == [
-        ("real frames", 448),  # all the reference frames there are (N = 800 > 448)
-        ("real inverted frames", 224),  # domain B: the inverted half
+        ("real frames", 224),  # half of the 448 reference frames against the other half
+        ("real inverted frames", 112),  # domain B: 224 inverted frames
     ]
     assert rows[1].metrics["is_domain"] == pytest.approx(1.0, abs=0.01)  # one class
     args = SimpleNamespace(cpu_seconds=1.0, n=8, seed=0, inception=False)
@@ -383,3 +383,16 @@ def test_the_table_says_which_curves_another_classifier_scored(board):
     real = [{"name": "real frames", "classifier": "weights sha1 ccc"}]
     [note, _] = board.classifier_note(curves[:1], "smoke", real)
     assert "weights sha1 aaa: dcgan 0; weights sha1 ccc: real frames" in note
+
+
+def test_real_rows_score_real_images_against_the_rest_of_their_set(board, monkeypatch):
+    seen = []
+    monkeypatch.setattr(
+        board, "score", lambda images, real, fns: seen.append((images, real)) or {"fid_domain": 1.0}
+    )
+    rows = board.reference_rows(SimpleNamespace(n=1000, seed=0, inception=False))
+    assert [len(images) + len(real) for images, real in seen] == [1797, 899]  # digits, domain B
+    assert [r.metrics["n"] for r in rows] == [898, 449]  # at most half of a set, not 1000
+    for images, real in seen:
+        flat = {row.tobytes() for row in real.reshape(len(real), -1)}
+        assert not any(row.tobytes() in flat for row in images.reshape(len(images), -1))
