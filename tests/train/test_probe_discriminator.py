@@ -26,6 +26,11 @@ def probe():
     return module
 
 
+def probe_args(run: Path, data: Path, steps: int, *extra: str) -> list[str]:
+    """The probe's command line on ``run`` and its data, ``steps`` updates, and ``extra``."""
+    return ["--run", str(run), "--data", str(data), "--steps", str(steps), *extra]
+
+
 def captured_trainers(probe, monkeypatch) -> list:
     """The trainers the probe builds, appended as it builds them."""
     trainers = []
@@ -42,16 +47,7 @@ def test_the_probe_trains_d_s_only_and_reports_every_50_updates(
 ):
     saved = ckpt.load_checkpoint(ckpt.latest_checkpoint(tiny_run2d))
     trainers = captured_trainers(probe, monkeypatch)
-    args = [
-        "--run",
-        str(tiny_run2d),
-        "--data",
-        str(dataset2d),
-        "--steps",
-        "100",
-        "--fake",
-        "bilinear",
-    ]
+    args = probe_args(tiny_run2d, dataset2d, 100, "--fake", "bilinear")
     probe.main([*args, *(["--joint"] if joint else [])])
     trainer = trainers[0]
     for k, v in trainer.nets["generator"].state_dict().items():  # G is frozen
@@ -81,8 +77,8 @@ def test_the_temporal_probe_trains_d_t_only(probe, tiny_run2d, dataset2d, monkey
     monkeypatch.setattr(
         probe.Trainer, "align", lambda self, y, v: aligned.append(y.shape) or align(self, y, v)
     )
-    args = ["--run", str(tiny_run2d), "--data", str(dataset2d), "--steps", "50"]
-    probe.main([*args, "--disc", "temporal", "--fake", "jitter", "--jitter", "1"])
+    args = probe_args(tiny_run2d, dataset2d, 50, "--disc", "temporal", "--fake", "jitter")
+    probe.main([*args, "--jitter", "1"])
     nets = trainers[0].nets
     assert nets["temporal"].input == "frames"  # the run's
     for name, key in (("generator", "generator"), ("spatial", "spatial_discriminator")):
@@ -100,17 +96,8 @@ def test_the_temporal_probe_trains_d_t_only(probe, tiny_run2d, dataset2d, monkey
 
 def test_the_temporal_probe_takes_another_d_t_input(probe, tiny_run2d, dataset2d, monkeypatch):
     trainers = captured_trainers(probe, monkeypatch)
-    args = [
-        "--run",
-        str(tiny_run2d),
-        "--data",
-        str(dataset2d),
-        "--steps",
-        "1",
-        "--disc",
-        "temporal",
-    ]
-    probe.main([*args, "--fresh-d", "--temporal-input", "differences"])
+    args = probe_args(tiny_run2d, dataset2d, 1, "--disc", "temporal", "--fresh-d")
+    probe.main([*args, "--temporal-input", "differences"])
     assert trainers[0].nets["temporal"].input == "differences"
 
 
@@ -180,13 +167,12 @@ def test_coherence_measures_a_run_trained_without_triplets(
 ):
     tiny_config["ablation"] = {"temporal": "off"}  # the D_s-only arm: no triplets drawn
     train(tiny_config, dataset2d, tmp_path / "run", device="cpu")
-    args = ["--run", str(tmp_path / "run"), "--data", str(dataset2d), "--steps", "2"]
-    probe.main([*args, "--coherence"])
+    probe.main(probe_args(tmp_path / "run", dataset2d, 2, "--coherence"))
     assert re.search(r"^generator\s+[\d.]+\s+[\d.]+", capsys.readouterr().out, re.M)
 
 
 def test_coherence_reports_the_truth_and_every_fake(probe, tiny_run2d, dataset2d, capsys):
-    probe.main(["--run", str(tiny_run2d), "--data", str(dataset2d), "--steps", "3", "--coherence"])
+    probe.main(probe_args(tiny_run2d, dataset2d, 3, "--coherence"))
     out = capsys.readouterr().out
     rows = dict(
         (name, (float(w), float(r), float(e)))
