@@ -56,6 +56,7 @@ METRICS = (
     ("frame_difference_error", "Δt error", "↓"),
     ("flicker_ratio", "flicker", "→1"),
     ("detail_incoherence_ratio", "detail incoherence", "→1"),
+    ("smoke_detail_incoherence_ratio", "incoherence in smoke", "→1"),
 )
 BASELINES = ("cubic", "linear")
 SCORE = "score.json"
@@ -131,6 +132,7 @@ def score_checkpoint(
     cached = read_score(out)
     if (
         cached
+        and has_every_metric(cached.get("mean", {}))
         and cached.get("sha256") == digest
         and cached.get("keep_frames") == (list(keep_frames) if keep_frames else None)
         and cached.get("weights", "ema") == weights
@@ -173,7 +175,11 @@ def score_baselines(test_dir: str | os.PathLike, out_dir: str | os.PathLike) -> 
     out = Path(out_dir)
     cached = read_score(out)
     files = test_files(test_dir)
-    if cached and cached.get("files") == [f.name for f in files]:
+    if (
+        cached
+        and cached.get("files") == [f.name for f in files]
+        and all(has_every_metric(m["mean"]) for m in cached["methods"].values())
+    ):
         return cached
     per: dict[str, dict[str, Any]] = {b: {} for b in BASELINES}
     spectra = {}
@@ -215,6 +221,11 @@ def save_frames(predicted: Path, reference: Path, keep: tuple[int, int], path: P
             low=fr["low/density"][frames],
             time=fr["time"][frames],
         )
+
+
+def has_every_metric(mean: dict[str, Any]) -> bool:
+    """A cached score holds every column of the study (else it predates one: rescore)."""
+    return all(key in mean for key, _, _ in METRICS)
 
 
 def read_score(out: Path) -> dict[str, Any] | None:

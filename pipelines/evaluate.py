@@ -29,6 +29,7 @@ from fluidgan.evaluation.fid import fid_scores, slices_per_frame
 from fluidgan.evaluation.report import write_report
 from fluidgan.evaluation.sequence import MetricSettings, SequenceEvaluator
 from fluidgan.evaluation.spectra import band_energy, nyquist, radial_power_spectrum
+from fluidgan.evaluation.temporal import SMOKE_WARP_ORDER
 from fluidgan.io.faults import faults_named
 from fluidgan.io.simfile import open_sim
 
@@ -43,8 +44,9 @@ class EvaluateConfig:
     ``data_range``: L of PSNR/SSIM and of the 8-bit quantisation for FID (density units);
     ``smoke_threshold``: ground-truth density above which a cell is smoke (masked PSNR);
     ``ssim_sigma``: Gaussian SSIM window in cells; ``warp_order``: 1 semi-Lagrangian,
-    2 MacCormack; ``fid_features``: ``inception`` or ``domain:NAME``; ``fid_max_images``:
-    about this many density slices per method.
+    2 MacCormack; ``smoke_warp_order``: the same for the detail incoherence in smoke
+    (default 2, the solver's own scheme); ``fid_features``: ``inception`` or
+    ``domain:NAME``; ``fid_max_images``: about this many density slices per method.
     """
 
     baselines: list[str] = field(default_factory=lambda: list(BASELINES))
@@ -52,6 +54,7 @@ class EvaluateConfig:
     smoke_threshold: float = 0.01
     ssim_sigma: float = 1.5
     warp_order: int = 1
+    smoke_warp_order: int = SMOKE_WARP_ORDER
     fid: bool = True
     fid_features: str = "inception"
     fid_max_images: int = 1000
@@ -62,15 +65,20 @@ class EvaluateConfig:
             raise ValueError(f"data_range must be > 0, got {self.data_range}")
         if self.ssim_sigma <= 0:
             raise ValueError(f"ssim_sigma must be > 0, got {self.ssim_sigma}")
-        if self.warp_order not in (1, 2):
-            raise ValueError(f"warp_order must be 1 or 2, got {self.warp_order}")
+        for key in ("warp_order", "smoke_warp_order"):
+            if getattr(self, key) not in (1, 2):
+                raise ValueError(f"{key} must be 1 or 2, got {getattr(self, key)}")
         if self.fid_max_images < 2:
             raise ValueError(f"fid_max_images must be >= 2, got {self.fid_max_images}")
         check_baselines(self.baselines)
 
     def metric_settings(self) -> MetricSettings:
         return MetricSettings(
-            self.data_range, self.smoke_threshold, self.ssim_sigma, self.warp_order
+            self.data_range,
+            self.smoke_threshold,
+            self.ssim_sigma,
+            self.warp_order,
+            self.smoke_warp_order,
         )
 
 

@@ -153,6 +153,23 @@ def test_markdown_tables_hold_every_variant_baseline_and_claim():
     assert "9 iterations per run" in text
 
 
+def test_a_cached_score_is_used_only_when_it_has_every_column(tmp_path):
+    heldout = ablation.heldout
+    checkpoint = tmp_path / "ckpt.pt"
+    checkpoint.write_bytes(b"weights")
+    out = tmp_path / "heldout"
+    full = {key: 1.0 for key, _, _ in heldout.METRICS}
+    stamp = {"sha256": heldout.file_sha256(checkpoint), "keep_frames": None, "weights": "ema"}
+    heldout.write_score(out, {**stamp, "mean": full})
+    # cached: no held-out data is needed
+    assert heldout.score_checkpoint(checkpoint, tmp_path / "none", out)["mean"] == full
+    # a score written before a column existed is recomputed (here: no data to do it with)
+    older = {k: v for k, v in full.items() if k != "smoke_detail_incoherence_ratio"}
+    heldout.write_score(out, {**stamp, "mean": older})
+    with pytest.raises(UserError, match="none: no such dataset directory"):
+        heldout.score_checkpoint(checkpoint, tmp_path / "none", out)
+
+
 @pytest.mark.slow
 def test_quick_study_runs_every_variant_and_resumes(tmp_path):
     out = tmp_path / "study"
@@ -162,6 +179,7 @@ def test_quick_study_runs_every_variant_and_resumes(tmp_path):
     for name, stats_ in results["table"].items():
         assert stats_["psnr"]["n"] == 1 and math.isfinite(stats_["psnr"]["mean"]), name
         assert stats_["flicker_ratio"]["mean"] > 0, name
+        assert stats_["smoke_detail_incoherence_ratio"]["mean"] > 0, name
     assert results["study"]["iterations"] == 2
     assert len(results["claims"]) == len(ablation.CLAIMS)
     table = (out / "results" / "table.md").read_text()

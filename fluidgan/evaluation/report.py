@@ -40,6 +40,7 @@ COLUMNS = (
     ("mean_abs_dt_ratio", "Δt size ratio", "→1"),
     ("flicker_ratio", "flicker", "→1"),
     ("detail_incoherence_ratio", "detail incoherence", "→1"),
+    ("smoke_detail_incoherence_ratio", "detail incoherence in smoke", "→1"),
     ("fid", "FID", "↓"),
     ("kid", "KID", "↓"),
 )
@@ -206,6 +207,11 @@ def _settings_lines(metrics: Mapping[str, Any]) -> list[str]:
         "the low-res Nyquist) relative to the ground truth's own "
         f"({fmt(metrics['ground_truth'].get('flicker'))}); detail incoherence = the same "
         "divided by RMS(h), relative to the ground truth's (independent of the amount of detail)",
+        "- detail incoherence in smoke = √(Σ (h(ρ_t) − h(A₂(ρ_{t−1}, v_{t−1})))² / Σ h(ρ_t)²) "
+        "over the ground truth's smoke cells, A₂ = MacCormack warp of the whole frame "
+        f"(order {s.get('smoke_warp_order', 2)}), relative to the ground truth's own "
+        f"({fmt(metrics['ground_truth'].get('smoke_detail_incoherence'))}): the share of "
+        "the added detail that does not move with the flow",
     ]
 
 

@@ -27,7 +27,7 @@ from fluidgan.evaluation.spectra import (
     nyquist,
     radial_power_spectrum,
 )
-from fluidgan.evaluation.temporal import advect_frames, detail_band
+from fluidgan.evaluation.temporal import SMOKE_WARP_ORDER, advect_frames, detail_band
 
 REFERENCE = "reference"
 
@@ -39,13 +39,14 @@ class MetricSettings:
     ``data_range`` L of PSNR/SSIM/FID quantisation (density units); ``smoke_threshold``:
     ground-truth density above which a cell counts as smoke; ``ssim_sigma`` of the
     Gaussian SSIM window (cells); ``warp_order`` of the advection (1 semi-Lagrangian,
-    2 MacCormack).
+    2 MacCormack); ``smoke_warp_order`` of the smoke detail incoherence's warp.
     """
 
     data_range: float = 1.0
     smoke_threshold: float = 0.01
     ssim_sigma: float = SSIM_SIGMA
     warp_order: int = 1
+    smoke_warp_order: int = SMOKE_WARP_ORDER
 
 
 @dataclass
@@ -65,6 +66,8 @@ class Track:
     flicker: list[float] = field(default_factory=list)  # RMS(h_t − A(h_{t−1})), detail band h
     detail: list[float] = field(default_factory=list)  # RMS(h_t), the same frames
     prev_detail: np.ndarray | None = None
+    smoke_change: float = 0.0  # Σ_M (h(G_t) − h(A(G_{t−1})))², M = the truth's smoke
+    smoke_detail: float = 0.0  # Σ_M h(G_t)², the same cells and frames
 
     def add_spectrum(self, spectrum: np.ndarray) -> None:
         self.spectrum = spectrum if self.spectrum is None else self.spectrum + spectrum
@@ -77,6 +80,11 @@ def _rms(x: np.ndarray) -> float:
 
 def _mean(values: Sequence[float]) -> float:
     return float(np.mean(values)) if len(values) else math.nan
+
+
+def smoke_incoherence(track: Track) -> float:
+    """ψ of a track: √(Σ change² / Σ detail²) over the smoke cells (NaN without detail)."""
+    return _ratio(track.smoke_change, track.smoke_detail) ** 0.5
 
 
 def _ratio(a: float, b: float) -> float:
@@ -176,9 +184,10 @@ class SequenceEvaluator:
             e = kinetic_energy_spectrum(v)
             self.ke[name] = e if name not in self.ke else self.ke[name] + e
 
-        details = {n: detail_band(p, nyquist(self.low_shape)) for n, p in current.items()}
+        bands = detail_band(np.stack(list(current.values())), nyquist(self.low_shape), ref.ndim)
+        details = dict(zip(current, bands, strict=True))
         if follows and self.prev_velocity is not None and self.ref.prev is not None:
-            self._add_temporal(current, tracks, details)
+            self._add_temporal(current, tracks, details, mask)
         for name, track in tracks.items():
             track.prev = current[name]
             track.prev_detail = details[name]
@@ -189,15 +198,21 @@ class SequenceEvaluator:
         current: dict[str, np.ndarray],
         tracks: dict[str, Track],
         details: dict[str, np.ndarray],
+        mask: np.ndarray,
     ) -> None:
+        s = self.settings
         names = list(current)
         previous = np.stack([tracks[n].prev for n in names])
-        warped = advect_frames(previous, self.prev_velocity, 1.0, self.settings.warp_order)
+        warped = advect_frames(previous, self.prev_velocity, 1.0, s.warp_order)
+        moved = (
+            warped
+            if s.smoke_warp_order == s.warp_order
+            else advect_frames(previous, self.prev_velocity, 1.0, s.smoke_warp_order)
+        )
+        moved_details = detail_band(moved, nyquist(self.low_shape), moved.ndim - 1)
         ref_delta = current[REFERENCE].astype(np.float64) - tracks[REFERENCE].prev
         previous_details = np.stack([tracks[n].prev_detail for n in names])
-        warped_details = advect_frames(
-            previous_details, self.prev_velocity, 1.0, self.settings.warp_order
-        )
+        warped_details = advect_frames(previous_details, self.prev_velocity, 1.0, s.warp_order)
         self.ref_diff_sq += float(np.sum(ref_delta * ref_delta))
         for i, name in enumerate(names):
             track = tracks[name]
@@ -206,6 +221,8 @@ class SequenceEvaluator:
             track.warp.append(_rms(warped[i] - current[name]))
             track.detail.append(_rms(details[name]))
             track.flicker.append(_rms(details[name] - warped_details[i]))
+            track.smoke_change += float(np.sum((details[name] - moved_details[i])[mask] ** 2))
+            track.smoke_detail += float(np.sum(details[name][mask] ** 2))
             if name != REFERENCE:
                 track.diff_sse += float(np.sum((delta - ref_delta) ** 2))
         self.temporal_times.append(self.times[-1])
@@ -252,6 +269,9 @@ class SequenceEvaluator:
                 _ratio(_mean(t.flicker), _mean(t.detail)),
                 _ratio(_mean(self.ref.flicker), _mean(self.ref.detail)),
             ),
+            "smoke_detail_incoherence_ratio": _ratio(
+                smoke_incoherence(t), smoke_incoherence(self.ref)
+            ),
         }
 
     def result(self) -> dict[str, Any]:
@@ -282,6 +302,7 @@ class SequenceEvaluator:
                 "warping_error": _mean(self.ref.warp),
                 "mean_abs_dt": _mean(self.ref.mean_abs_dt),
                 "flicker": _mean(self.ref.flicker),
+                "smoke_detail_incoherence": smoke_incoherence(self.ref),
                 "hf_energy": band_energy(density[REFERENCE], k_low),
             },
             "spectra": {

@@ -14,7 +14,14 @@ Two views (docs/METHOD.md, "Evaluation"):
   with the flow, not change on its own: φ_t = RMS(h_t − A(h_{t−1}, v_{t−1})). Reported
   relative to the ground truth's own φ, and as the *detail incoherence* φ / RMS(h), which
   does not grow with the amount of detail (a smooth interpolation has little detail, so
-  its flicker is small but its incoherence need not be).
+  its flicker is small but its incoherence need not be);
+* **smoke detail incoherence**, the same question in the temporal discriminator's view and
+  where the smoke is: frame t−1 moved whole along the flow with the solver's own scheme
+  (MacCormack), its detail band compared with frame t's, over the cells where the ground
+  truth has smoke: ψ = √(Σ_t Σ_{M_t} (h(G_t) − h(A(G_{t−1}, v_{t−1})))² / Σ_t Σ_{M_t} h(G_t)²).
+  Warping the band itself (φ) loses the finest detail to the warp's interpolation and
+  counts air that decorrelates, so on spread-out plumes the ground truth's own φ grows
+  *above* its unwarped change; ψ keeps the truth below it (docs/ABLATION.md).
 
 Velocities are the high-res reference's, cell-centred, (…, *S, d) with components
 (x, y[, z]), in high-res cells per frame; the warp is :func:`fluidgan.advection.advect`
@@ -168,6 +175,46 @@ def relative_flicker(
     if own == 0:
         return 1.0 if theirs == 0 else math.inf
     return theirs / own
+
+
+SMOKE_WARP_ORDER = 2  # MacCormack, the solver's own density advection
+
+
+def smoke_detail_sums(
+    seq: np.ndarray,
+    ref: np.ndarray,
+    cutoff: float,
+    velocity: np.ndarray,
+    threshold: float,
+    order: int = SMOKE_WARP_ORDER,
+) -> tuple[float, float]:
+    """(Σ change², Σ detail²) of ψ over frames 1 … T−1 of ``seq`` (T, *S): change =
+    h(G_t) − h(A(G_{t−1}, v_{t−1})), detail = h(G_t), summed over the cells where ``ref``
+    (the ground truth, (T, *S)) exceeds ``threshold``."""
+    from fluidgan.evaluation.fields import smoke_mask
+
+    seq = np.asarray(seq, dtype=np.float64)
+    spatial = seq.ndim - 1
+    h = detail_band(seq[1:], cutoff, spatial)
+    moved = advect_frames(seq[:-1], np.asarray(velocity)[:-1], 1.0, order)
+    mask = smoke_mask(np.asarray(ref)[1:], threshold)
+    change = h - detail_band(moved, cutoff, spatial)
+    return float(np.sum(change[mask] ** 2)), float(np.sum(h[mask] ** 2))
+
+
+def smoke_detail_incoherence(
+    seq: np.ndarray,
+    ref: np.ndarray,
+    cutoff: float,
+    velocity: np.ndarray,
+    threshold: float = 0.01,
+    order: int = SMOKE_WARP_ORDER,
+) -> float:
+    """ψ of ``seq``: the fraction of its detail, inside the ground truth's smoke, that does
+    not follow the flow from one frame to the next (0: carried exactly; √2 for detail that
+    is fresh and uncorrelated every frame). NaN without detail in the smoke."""
+    change, detail = smoke_detail_sums(seq, ref, cutoff, velocity, threshold, order)
+    return math.sqrt(change / detail) if detail else math.nan
 
 
 def detail_incoherence(
