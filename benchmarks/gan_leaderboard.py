@@ -539,9 +539,11 @@ def classifier_note(curves: list[Curve], domain: str, references: list[dict] = (
         return []
     return [
         f"**Not all curves were scored with the same `domain:{domain}` weights.** The "
-        "classifier is trained on first use on each machine, deterministically there, but "
-        "other hardware can train other weights, and FID_domain under other weights is not "
-        "strictly comparable. Per classifier (variant seed): "
+        "classifier was trained on first use on each machine, and training is not bitwise "
+        "reproducible across machines (nor across processes on one), so FID_domain under "
+        "other weights is not strictly comparable. The weights now ship with the package "
+        "(`fluidgan/metrics/classifiers/`, the ones most curves here used); per classifier "
+        "(variant seed): "
         + "; ".join(f"{k}: {', '.join(sorted(v))}" for k, v in sorted(groups.items()))
         + ".",
         "",
@@ -862,8 +864,8 @@ def settings(args: argparse.Namespace, wall_minutes: float) -> dict:
 @functools.lru_cache
 def classifier_identity(domain: str = "digits") -> str:
     """The domain:``domain`` classifier's weights digest and test accuracy (FID_domain and
-    IS_domain are only comparable under the same weights: the classifier is trained on
-    first use, and two machines need not train the same weights)."""
+    IS_domain are only comparable under the same weights: they ship with the package, and
+    a machine without them for its torch version trains its own)."""
     from fluidgan.metrics.features import get_extractor
 
     net = get_extractor(f"domain:{domain}")

@@ -2,10 +2,16 @@
 
 A domain is registered with :func:`register_domain`: ``digits`` (scikit-learn's bundled
 8x8 digits, 10 classes) and ``smoke`` (32x32 frames of small plume simulations labelled
-by their scene parameters, 4 classes; see :mod:`.smoke_frames`). Its classifier is
-trained on CPU on first use, deterministically (fixed seed, one thread, fixed batch
-order), and stored in ``<cache_dir>/domain/<name>-<hash>.pt`` where the hash covers
-everything the weights depend on. ``domain:NAME`` features are the penultimate
+by their scene parameters, 4 classes; see :mod:`.smoke_frames`). Its classifier ships
+with the package (``fluidgan/metrics/classifiers/``, listed with its sha256 in
+``classifiers.toml``) and is used when it was trained for exactly the spec at hand (the
+key: architecture, data, settings, torch version). Otherwise it is trained on CPU on first
+use (fixed seed, one thread, fixed batch order) and stored in
+``<cache_dir>/domain/<name>-<hash>.pt`` where the hash covers the key. Training is not
+bitwise reproducible across machines, nor even across processes on one machine (a
+process that has just simulated the smoke frames trains other weights than one that read
+them from the cache, at the same accuracy): FID_domain is comparable only under the same
+weights, which is why they ship. ``domain:NAME`` features are the penultimate
 activations; the logits give ``IS_domain``, an Inception Score in that classifier's label
 space -- comparable only with itself, never with the canonical IS.
 """
@@ -166,7 +172,8 @@ def _deterministic_cpu(seed: int) -> Iterator[None]:
 def train_classifier(spec: DomainSpec) -> tuple[DomainCNN, dict[str, Any]]:
     """Train ``spec``'s classifier on its ``train`` split; returns it and its test accuracy.
 
-    Same settings, same torch version -> bitwise the same weights.
+    Deterministic in its draws (seeded weights and batch order, one thread); the rounding
+    of the CPU kernels may still differ between machines and processes.
     """
     x_train, y_train = spec.load("train")
     x_test, y_test = spec.load("test")
@@ -203,24 +210,74 @@ def state_digest(net: nn.Module) -> str:
     return h.hexdigest()
 
 
+SHIPPED_DIR = Path(__file__).with_name("classifiers")
+SHIPPED_MANIFEST = SHIPPED_DIR / "classifiers.toml"
+
+
+def classifier_name(spec: DomainSpec) -> str:
+    return f"{spec.name}-{key_digest(spec.key())[:16]}.pt"
+
+
 def classifier_path(spec: DomainSpec) -> Path:
-    return cache_dir() / "domain" / f"{spec.name}-{key_digest(spec.key())[:16]}.pt"
+    return cache_dir() / "domain" / classifier_name(spec)
+
+
+def shipped_classifiers() -> dict[str, dict[str, Any]]:
+    """file name -> {"sha256", …} of the classifiers shipped with the package."""
+    import tomllib
+
+    if not SHIPPED_MANIFEST.is_file():
+        return {}
+    return tomllib.loads(SHIPPED_MANIFEST.read_text())
+
+
+def shipped_classifier(spec: DomainSpec) -> Path | None:
+    """The package's own weights for exactly ``spec``'s key (verified), else None."""
+    from fluidgan.pretrained import sha256_of
+
+    name = classifier_name(spec)
+    entry = shipped_classifiers().get(name)
+    if entry is None:
+        return None
+    path = SHIPPED_DIR / name
+    if not path.is_file() or sha256_of(path) != entry["sha256"]:
+        raise UserError(
+            f"{path}: missing or not the file {SHIPPED_MANIFEST.name} lists (sha256 "
+            f"{entry['sha256'][:12]}…): a damaged install; reinstall fluidgan"
+        )
+    return path
 
 
 def load_or_train_classifier(spec: DomainSpec) -> tuple[DomainCNN, dict[str, Any]]:
-    """The cached classifier of ``spec``, trained and stored (atomically) when absent."""
+    """The shipped classifier of ``spec``, else the cached one, else one trained now and
+    stored in the cache (atomically)."""
+    shipped = shipped_classifier(spec)
+    return read_classifier(shipped, spec) if shipped else cached_or_trained_classifier(spec)
+
+
+def cached_or_trained_classifier(spec: DomainSpec) -> tuple[DomainCNN, dict[str, Any]]:
+    """This machine's classifier of ``spec``: the cached one, or trained and cached now."""
     path = classifier_path(spec)
     if path.is_file():
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-        net = DomainCNN(spec.channels, spec.n_classes, spec.width)
-        net.load_state_dict(blob["state_dict"])
-        return net.eval(), {**blob["info"], "path": str(path)}
+        return read_classifier(path, spec)
     net, info = train_classifier(spec)
+    save_classifier(net, info, spec, path)
+    return net, {**info, "path": str(path)}
+
+
+def read_classifier(path: Path, spec: DomainSpec) -> tuple[DomainCNN, dict[str, Any]]:
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    net = DomainCNN(spec.channels, spec.n_classes, spec.width)
+    net.load_state_dict(blob["state_dict"])
+    return net.eval(), {**blob["info"], "path": str(path)}
+
+
+def save_classifier(net: DomainCNN, info: dict[str, Any], spec: DomainSpec, path: Path) -> Path:
+    """``net`` with its ``info`` and ``spec``'s key, written atomically to ``path``."""
     blob = {"state_dict": net.state_dict(), "info": info, "key": spec.key()}
     buf = io.BytesIO()
     torch.save(blob, buf)
-    write_atomic(path, lambda f: f.write(buf.getvalue()))
-    return net, {**info, "path": str(path)}
+    return write_atomic(path, lambda f: f.write(buf.getvalue()))
 
 
 # --------------------------------------------------------------------------- extractor

@@ -1,4 +1,5 @@
-"""The digits domain classifier: deterministic, cached, accurate, and sensible IS/FID."""
+"""The digits domain classifier: shipped (verified) or cached, deterministic in its draws,
+accurate, and sensible IS/FID."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import numpy as np
 import pytest
 
 from fluidgan.errors import UserError
+from fluidgan.metrics import domain
 from fluidgan.metrics.domain import (
     DOMAINS,
     TrainSettings,
     classifier_path,
+    load_or_train_classifier,
+    shipped_classifiers,
     state_digest,
     train_classifier,
 )
@@ -32,11 +36,49 @@ def test_training_is_deterministic():
     assert state_digest(a) == state_digest(b)
 
 
-def test_classifier_is_cached_and_accurate(digits):
-    assert classifier_path(DOMAINS["digits"]).is_file()
+@pytest.mark.parametrize("name", sorted(DOMAINS))
+def test_every_domain_ships_its_classifier_for_this_torch(name, monkeypatch):
+    def no_training(spec):
+        raise AssertionError(f"{spec.name}: trained, not loaded from the package")
+
+    monkeypatch.setattr(domain, "train_classifier", no_training)
+    spec = DOMAINS[name]
+    entry = shipped_classifiers()[domain.classifier_name(spec)]
+    net, info = load_or_train_classifier(spec)
+    assert info["path"] == str(domain.SHIPPED_DIR / domain.classifier_name(spec))
+    assert state_digest(net) == entry["weights_sha1"]  # the weights results files quote
+    assert info["test_accuracy"] == pytest.approx(entry["test_accuracy"], abs=1e-4)
+    assert not classifier_path(spec).exists()  # nothing trained into the cache
+
+
+def test_classifier_is_accurate_and_quotes_the_shipped_weights(digits):
     assert digits.info["test_accuracy"] > 0.95
-    again = get_extractor("domain:digits")  # loaded, not retrained
+    assert digits.weights_digest.startswith("c8b075b06732")  # docs/GAN_RESULTS.md's digits
+    again = get_extractor("domain:digits")
     assert again.weights_digest == digits.weights_digest
+
+
+def test_without_shipped_weights_the_classifier_is_trained_once_and_cached(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(domain, "SHIPPED_MANIFEST", tmp_path / "none.toml")
+    spec = dataclasses.replace(DOMAINS["digits"], train=TrainSettings(epochs=1))
+    trained, info = load_or_train_classifier(spec)
+    assert info["path"] == str(classifier_path(spec)) and classifier_path(spec).is_file()
+    monkeypatch.setattr(domain, "train_classifier", lambda spec: pytest.fail("retrained"))
+    cached, _ = load_or_train_classifier(spec)
+    assert state_digest(cached) == state_digest(trained)
+
+
+def test_a_damaged_shipped_classifier_is_refused(tmp_path, monkeypatch):
+    spec = DOMAINS["digits"]
+    name = domain.classifier_name(spec)
+    (tmp_path / name).write_bytes((domain.SHIPPED_DIR / name).read_bytes()[:-1] + b"x")
+    (tmp_path / "classifiers.toml").write_text(domain.SHIPPED_MANIFEST.read_text())
+    monkeypatch.setattr(domain, "SHIPPED_DIR", tmp_path)
+    monkeypatch.setattr(domain, "SHIPPED_MANIFEST", tmp_path / "classifiers.toml")
+    with pytest.raises(UserError, match=f"{name}: missing or not the file classifiers.toml"):
+        load_or_train_classifier(spec)
 
 
 def test_is_domain_of_real_digits_and_of_one_class(digits):

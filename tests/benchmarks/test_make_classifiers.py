@@ -1,0 +1,43 @@
+"""``benchmarks/make_classifiers.py``: what it ships is what the package then loads."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import tomllib
+
+from fluidgan.metrics import domain
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = importlib.util.spec_from_file_location(
+    "make_classifiers", ROOT / "benchmarks" / "make_classifiers.py"
+)
+make = importlib.util.module_from_spec(SPEC)
+sys.modules["make_classifiers"] = make
+SPEC.loader.exec_module(make)
+
+
+def test_shipped_file_is_loaded_back_with_its_recorded_digests(tmp_path, monkeypatch):
+    assert make.main(["--domains", "digits", "--dest", str(tmp_path)]) == 0
+    manifest = tomllib.loads((tmp_path / "classifiers.toml").read_text())
+    spec = domain.DOMAINS["digits"]
+    entry = manifest[domain.classifier_name(spec)]
+    monkeypatch.setattr(domain, "SHIPPED_DIR", tmp_path)
+    monkeypatch.setattr(domain, "SHIPPED_MANIFEST", tmp_path / "classifiers.toml")
+    net, info = domain.load_or_train_classifier(spec)
+    assert info["path"] == str(tmp_path / domain.classifier_name(spec))
+    assert domain.state_digest(net) == entry["weights_sha1"]
+
+
+def test_manifest_replaces_a_domains_file_of_another_key_and_keeps_the_others(tmp_path):
+    for name in ("digits-old.pt", "smoke-kept.pt", "digits-new.pt"):
+        (tmp_path / name).write_bytes(b"weights")
+    (tmp_path / "classifiers.toml").write_text(
+        '["digits-old.pt"]\nsha256 = "a"\n["smoke-kept.pt"]\nsha256 = "b"\n'
+    )
+    make.write_manifest(tmp_path, {"digits-new.pt": {"sha256": "c"}})
+    manifest = tomllib.loads((tmp_path / "classifiers.toml").read_text())
+    assert manifest == {"digits-new.pt": {"sha256": "c"}, "smoke-kept.pt": {"sha256": "b"}}
+    assert not (tmp_path / "digits-old.pt").exists() and (tmp_path / "smoke-kept.pt").exists()
