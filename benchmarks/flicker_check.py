@@ -32,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fluidgan.errors import UserError  # noqa: E402
+from fluidgan.errors import exit_status  # noqa: E402
 from fluidgan.evaluation.baselines import upsample  # noqa: E402
 from fluidgan.evaluation.spectra import nyquist  # noqa: E402
 from fluidgan.evaluation.temporal import (  # noqa: E402
@@ -118,13 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", action="append", default=[], help="checkpoint (repeatable)")
     ap.add_argument("--split", type=int, default=40, help="first frame of the second part")
     args = ap.parse_args(argv)
-    try:
+
+    def check_all() -> None:
         for sim in list_sims(args.test):
             print("\n".join(check_sim(sim, args.model, args.split)), flush=True)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+
+    return exit_status(check_all)
 
 
 if __name__ == "__main__":

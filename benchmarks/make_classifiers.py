@@ -22,7 +22,7 @@ import tomllib
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fluidgan.errors import UserError  # noqa: E402
+from fluidgan.errors import exit_status  # noqa: E402
 from fluidgan.metrics import domain  # noqa: E402
 
 
@@ -67,16 +67,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dest", default=str(domain.SHIPPED_DIR))
     args = ap.parse_args(argv)
     dest = Path(args.dest)
-    try:
+
+    def ship_all() -> None:
         entries = {}
         for name in args.domains.split(","):
-            entries |= ship(name.strip(), dest)
-            print(f"{name}: {entries}", flush=True)
+            entry = ship(name.strip(), dest)
+            print(f"{name}: {entry}", flush=True)
+            entries |= entry
         print(write_manifest(dest, entries))
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+
+    return exit_status(ship_all)
 
 
 if __name__ == "__main__":

@@ -3,26 +3,17 @@ on the paper's findings, and (slow) the whole study in its ``--quick`` mode."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
 import pytest
+from scripts import load_script
 
 from fluidgan.config import to_dict
 from fluidgan.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 ablation = load_script("ablation")

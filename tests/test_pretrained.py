@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import fnmatch
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tomllib
 import torch
+from scripts import load_script
 
 import fluidgan.pretrained as pretrained
 from fluidgan.cli import main
@@ -33,14 +32,6 @@ TINY = {
         "discriminator_widths": [2, 4, 4, 4],
     },
 }
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def run_cli(*args: str) -> int:

@@ -3,24 +3,17 @@ detail the flow carries exactly."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
+from scripts import load_script
 
 from fluidgan.evaluation.temporal import detail_band
 from fluidgan.io.simfile import SimMeta, SimWriter
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEC = importlib.util.spec_from_file_location(
-    "flicker_check", ROOT / "benchmarks" / "flicker_check.py"
-)
-check = importlib.util.module_from_spec(SPEC)
-sys.modules["flicker_check"] = check
-SPEC.loader.exec_module(check)
+check = load_script("flicker_check")
 
 N, FACTOR, FRAMES, SPEED = 64, 4, 8, 2  # SPEED whole cells per frame along x: exact warps
 Y, X = np.meshgrid(np.arange(N) + 0.5, np.arange(N) + 0.5, indexing="ij")

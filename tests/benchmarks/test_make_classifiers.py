@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import tomllib
+from scripts import load_script
 
 from fluidgan.metrics import domain
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEC = importlib.util.spec_from_file_location(
-    "make_classifiers", ROOT / "benchmarks" / "make_classifiers.py"
-)
-make = importlib.util.module_from_spec(SPEC)
-sys.modules["make_classifiers"] = make
-SPEC.loader.exec_module(make)
+make = load_script("make_classifiers")
 
 
 def test_shipped_file_is_loaded_back_with_its_recorded_digests(tmp_path, monkeypatch):
