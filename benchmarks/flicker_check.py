@@ -16,7 +16,10 @@ after ``--split``):
 * each sequence's value relative to the truth's (the reports' ratio): the truth with its
   detail band rolled by a random 1 or 2 cells every frame (``jitter1``/``jitter2``: each
   frame's texture is the truth's, only its motion is wrong), cubic interpolation, and
-  every ``--model`` (upscaled here).
+  every ``--model`` (upscaled here);
+* ψ with the frame moved by none, half and all of the flow, for the truth, cubic and each
+  model: where a sequence's detail is carried (lowest at the whole flow) or held by the
+  low-res grid (lowest without a move, as interpolation's).
 """
 
 from __future__ import annotations
@@ -48,6 +51,9 @@ MEASURES: dict[str, Measure] = {
     "whole frame φ/RMS(h)": lambda seq, ref, cutoff, v: detail_incoherence(seq, cutoff, v),
     "in smoke ψ": smoke_detail_incoherence,
 }
+
+
+SPEEDS = (0.0, 0.5, 1.0)  # fractions of the flow in the speed table
 
 
 def jittered(seq: np.ndarray, cutoff: float, reach: int, seed: int = 0) -> np.ndarray:
@@ -91,7 +97,7 @@ def check_sim(path: Path, models: list[str], split: int) -> list[str]:
     still = np.zeros_like(velocity)
     for name, measure in MEASURES.items():
 
-        def values(seq, v, name=name, measure=measure):
+        def values(seq, v, measure=measure):
             return [measure(seq[p], truth[p], cutoff, v[p]) for p in parts]
 
         own, raw = values(truth, velocity), values(truth, still)
@@ -107,7 +113,29 @@ def check_sim(path: Path, models: list[str], split: int) -> list[str]:
             lines.append(
                 f"| {name} | {label} / truth | " + " | ".join(f"{r:.2f}" for r in ratios) + " |"
             )
+    lines += ["", *speed_table(truth, seqs, velocity, cutoff, parts, head)]
     return [*lines, ""]
+
+
+def speed_table(truth, seqs, velocity, cutoff, parts, head) -> list[str]:
+    """ψ with frame t−1 moved by 0, ½ and the whole of the flow: detail that moves with
+    the flow is lowest at 1; detail held by the low-res grid (interpolation) at 0."""
+    lines = [
+        f"| ψ moved by 0 · ½ · 1 × v | {head} |",
+        "|---|" + "---:|" * len(parts),
+    ]
+    for label, seq in {"truth": truth, **seqs}.items():
+        if label.startswith("jitter"):
+            continue
+        cells = [
+            " · ".join(
+                f"{smoke_detail_incoherence(seq[p], truth[p], cutoff, s * velocity[p]):.2f}"
+                for s in SPEEDS
+            )
+            for p in parts
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,7 +75,8 @@ def test_the_truth_passes_and_jitter_fails_on_carried_detail(tmp_path, capsys):
     data = write_sim(tmp_path / "test")
     assert check.main(["--test", str(data), "--split", "4"]) == 0
     rows = {}
-    for line in capsys.readouterr().out.splitlines():
+    out = capsys.readouterr().out
+    for line in out.splitlines():
         cells = [c.strip() for c in line.strip("|").split("|")]
         if len(cells) == 4 and cells[0] in check.MEASURES:
             rows[(cells[0], cells[1])] = cells[2:]
@@ -84,3 +85,8 @@ def test_the_truth_passes_and_jitter_fails_on_carried_detail(tmp_path, capsys):
             raw, warped = map(float, re.findall(r"[\d.]+", part))
             assert warped < 0.05 and raw > 0.5  # the flow carries the truth's detail exactly
         assert all(float(r) > 10 for r in rows[(measure, "jitter1 / truth")])
+    # the speed table: the truth's detail is carried by the whole flow, not half of it
+    truth_speeds = next(line for line in out.splitlines() if line.startswith("| truth |"))
+    for cell in truth_speeds.strip("|").split("|")[1:]:
+        still, half, whole = map(float, cell.split("·"))
+        assert whole < 0.05 and min(half, still) > 0.5
