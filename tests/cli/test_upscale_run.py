@@ -427,6 +427,30 @@ def test_quickstart_pipeline_is_valid():
     assert {"upscale", "export", "evaluate"} <= set(kinds)
 
 
+def test_pretrained_pipeline_runs_shrunk(tmp_path):
+    """``fluidgan run pretrained2d`` on a small grid: the shipped model upscales a held-out
+    simulation of its training scene, and the report scores it against the baselines."""
+    import tomli_w
+
+    from pipelines.run import load_pipeline
+
+    data, _ = load_pipeline("pretrained2d")
+    simulate = data["stage"][0]
+    assert (simulate["scene"], simulate["seed"]) == ("training", 1001)  # held out: seed 1 trains
+    simulate |= {"res": 64, "frames": 6}
+    for spec in data["stage"]:
+        if spec["kind"] == "preview":
+            spec["frames"] = "2:6"
+    pipe = tmp_path / "p.toml"
+    pipe.write_text(tomli_w.dumps(data))
+    assert cli("run", pipe, "--out", tmp_path / "r") == 0
+    metrics = json.loads((tmp_path / "r" / "report" / "metrics.json").read_text())
+    assert set(metrics["methods"]) == {"model", "nearest", "linear", "cubic"}
+    assert metrics["methods"]["model"]["hf_energy_fraction"] > metrics["methods"]["cubic"][
+        "hf_energy_fraction"
+    ]
+
+
 @pytest.mark.slow
 def test_run_a_tiny_full_chain_and_resume(tmp_path, capsys):
     """simulate -> train (2 iterations) -> upscale -> export -> evaluate, then a rerun."""
