@@ -119,7 +119,8 @@ def score_checkpoint(
     upscaled files are deleted once evaluated (120 frames of 256² are ~190 MB each), but
     frames ``keep_frames = (first, count)`` of the first simulation's generated density
     are kept as ``out_dir/frames.npz`` (for time strips). A rerun with an unchanged
-    checkpoint (same sha256) returns the cached score.
+    checkpoint (same sha256) returns the cached score, unless the score lacks a column
+    of :data:`METRICS` (written before the evaluation gained it).
 
     Returns ``{"checkpoint", "sha256", "sims": {name: model metrics}, "mean": {...},
     "spectra": {name: {"reference", "model", "k_low_nyquist"}}}``.
