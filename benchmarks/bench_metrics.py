@@ -6,9 +6,9 @@
 
 1. Feature extraction, images/s after one warm-up batch, for every ``--features`` entry on
    ``--images`` grey ``--size``² images (the canonical ``inception`` resizes them to 299²
-   with the TF1 bilinear resize; ``domain:*`` to its classifier's size). Building a
-   ``domain:*`` extractor trains its classifier the first time (cached afterwards; not
-   timed here).
+   with the TF1 bilinear resize; ``domain:*`` to its classifier's size). A ``domain:*``
+   extractor loads the classifier shipped with the package (it trains one, not timed
+   here, only for another torch version or a changed recipe).
 2. FID end to end for every ``--e2e`` extractor, N = ``--n`` real and N fake images read
    from .npz files exactly as ``fluidgan gan evaluate --metrics fid`` does
    (``pipelines.gan_evaluate.evaluate``): cold (both sides extracted, the reference

@@ -74,11 +74,11 @@ class EvaluateConfig:
 
     def metric_settings(self) -> MetricSettings:
         return MetricSettings(
-            self.data_range,
-            self.smoke_threshold,
-            self.ssim_sigma,
-            self.warp_order,
-            self.smoke_warp_order,
+            data_range=self.data_range,
+            smoke_threshold=self.smoke_threshold,
+            ssim_sigma=self.ssim_sigma,
+            warp_order=self.warp_order,
+            smoke_warp_order=self.smoke_warp_order,
         )
 
 

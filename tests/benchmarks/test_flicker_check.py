@@ -90,3 +90,9 @@ def test_the_truth_passes_and_jitter_fails_on_carried_detail(tmp_path, capsys):
     for cell in truth_speeds.strip("|").split("|")[1:]:
         still, half, whole = map(float, cell.split("·"))
         assert whole < 0.05 and min(half, still) > 0.5
+
+
+def test_a_missing_dataset_is_one_line_and_exit_2(tmp_path, capsys):
+    assert check.main(["--test", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {tmp_path / 'none'}: no such dataset directory"

@@ -32,3 +32,13 @@ def test_manifest_replaces_a_domains_file_of_another_key_and_keeps_the_others(tm
     manifest = tomllib.loads((tmp_path / "classifiers.toml").read_text())
     assert manifest == {"digits-new.pt": {"sha256": "c"}, "smoke-kept.pt": {"sha256": "b"}}
     assert not (tmp_path / "digits-old.pt").exists() and (tmp_path / "smoke-kept.pt").exists()
+
+
+def test_an_unknown_domain_is_one_line_and_exit_2(tmp_path, capsys):
+    assert make.main(["--domains", "faces", "--dest", str(tmp_path)]) == 2
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .startswith("error: unknown domain classifier 'domain:faces'")
+    )
+    assert not (tmp_path / "classifiers.toml").exists()

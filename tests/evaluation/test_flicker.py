@@ -178,3 +178,13 @@ def test_sequence_evaluator_agrees_with_the_whole_sequence_functions():
     gt = result["ground_truth"]["flicker"]
     assert gt == pytest.approx(detail_changes(ref, CUTOFF, velocity).mean(), rel=1e-5)
     assert len(result["temporal"]["flicker"]["noisy"]) == frames - 1
+
+
+def test_the_smoke_warp_order_is_checked_and_reaches_the_evaluator():
+    from pipelines.evaluate import EvaluateConfig
+
+    settings = EvaluateConfig(smoke_warp_order=1, warp_order=2).metric_settings()
+    assert (settings.smoke_warp_order, settings.warp_order) == (1, 2)
+    assert EvaluateConfig().metric_settings().smoke_warp_order == 2  # the solver's scheme
+    with pytest.raises(ValueError, match="smoke_warp_order must be 1 or 2, got 3"):
+        EvaluateConfig(smoke_warp_order=3)
