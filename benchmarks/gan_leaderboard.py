@@ -624,8 +624,30 @@ def converge(args: argparse.Namespace, names: list[str], docs: Path) -> Path:
 
     for name in names:
         for seed in args.seeds:
-            converge_variant(name, seed, args, resumable(saved, name, seed, args), publish)
+            start = resumable(saved, name, seed, args)
+            if start is None and (done := finished(saved, name, seed, args)):
+                print(f"  {name} seed {seed}: {done.status} at {done.iterations[-1]} it, kept")
+                continue
+            converge_variant(name, seed, args, start, publish)
     return path
+
+
+def finished(saved: dict | None, name: str, seed: int, args: argparse.Namespace) -> Curve | None:
+    """With ``--extend``, the saved curve of (name, seed) under the same protocol that is
+    complete for these settings — plateaued at or after ``--min-iterations``, or stopped
+    by a cap no lower than the new one — kept as it is even where its checkpoint is gone
+    (a fresh checkout): training is exactly repeatable, so rerunning it would only
+    redraw the same curve."""
+    if not (args.extend and saved and same_protocol(saved["settings"], args)):
+        return None
+    cap, least = args.caps.get(name, args.caps[""]), args.mins.get(name, args.mins[""])
+    for curve in saved_curves(saved):
+        if (curve.name, curve.seed) != (name, seed) or not curve.iterations:
+            continue
+        plateau = curve.status == "plateau" and curve.iterations[-1] >= least
+        capped = curve.status == "max_iterations" and curve.max_iterations >= cap
+        return curve if plateau or capped else None
+    return None
 
 
 def merge_curve(

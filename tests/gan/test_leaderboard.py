@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import sys
 from types import SimpleNamespace
 
@@ -164,6 +165,12 @@ def test_extend_continues_a_capped_curve_as_a_fresh_run_with_the_higher_cap(
     kept = run(tmp_path / "two", "--max-iterations", "1,mmgan=8", "--extend")["curves"][0]
     assert trained == [] and kept["iterations"] == [2, 4, 6, 8] and kept["fid"] == fresh["fid"]
 
+    shutil.rmtree(tmp_path / "two" / "runs" / "converge")  # a fresh checkout: no checkpoints
+    kept = run(tmp_path / "two", "--max-iterations", "1,mmgan=8", "--extend")["curves"][0]
+    assert trained == [] and kept["iterations"] == [2, 4, 6, 8] and kept["fid"] == fresh["fid"]
+    higher = run(tmp_path / "two", "--max-iterations", "1,mmgan=10", "--extend")["curves"][0]
+    assert trained[0] == (2, False) and higher["iterations"] == [2, 4, 6, 8, 10]  # retrained
+
 
 def test_min_iterations_delays_the_plateau_stop_and_extend_continues_early_stops(
     board, tmp_path, monkeypatch
@@ -194,6 +201,12 @@ def test_min_iterations_delays_the_plateau_stop_and_extend_continues_early_stops
     extended = run(tmp_path / "two", "--min-iterations", "6", "--extend")["curves"][0]
     assert extended["iterations"] == [2, 4, 6] and trained == [(6, True)]
     assert extended["fid"] == pytest.approx(fresh["curves"][0]["fid"], rel=1e-6)
+    shutil.rmtree(tmp_path / "two" / "runs" / "converge")  # a fresh checkout: no checkpoints
+    trained.clear()
+    kept = run(tmp_path / "two", "--min-iterations", "6", "--extend")["curves"][0]
+    assert trained == [] and kept["iterations"] == [2, 4, 6]  # plateaued after the minimum
+    run(tmp_path / "two", "--min-iterations", "8", "--extend")
+    assert trained[0] == (2, False)  # plateaued before the new minimum: trained from the start
     assert "--min-iterations" not in "\n".join(board.convergence_lines(run(tmp_path / "two")))
 
 
