@@ -466,9 +466,11 @@ def convergence_lines(
         cs = [c for c in curves if c.name == name]
         its = "/".join(str(c.iterations[-1]) for c in cs)
         status = "/".join(c.status for c in cs)  # per seed, like the iterations
+        caps = [str(c.max_iterations) for c in cs]  # per seed where a seed was extended
+        cap = "/".join(caps) if len(set(caps)) > 1 else caps[0]
         cpu = float(np.mean([c.cpu_seconds for c in cs]))
         lines.append(
-            f"| {name} | {len(cs)} | {its} | {cs[0].max_iterations} | {status} | {cpu:.0f} "
+            f"| {name} | {len(cs)} | {its} | {cap} | {status} | {cpu:.0f} "
             f"| {pm([c.fid[-1] for c in cs])} | {best(cs)} "
             f"| {pm([c.inception_score[-1] for c in cs])} "
             + (f"| {canonical_cell(canonical_rows, cs[0])} " if canonical_rows else "")

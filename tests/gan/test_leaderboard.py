@@ -409,3 +409,21 @@ def test_real_rows_score_real_images_against_the_rest_of_their_set(board, monkey
     for images, real in seen:
         flat = {row.tobytes() for row in real.reshape(len(real), -1)}
         assert not any(row.tobytes() in flat for row in images.reshape(len(images), -1))
+
+
+def test_the_cap_column_is_per_seed_where_the_seeds_had_different_caps(board):
+    """A seed extended with a higher cap shows both caps, like its iterations."""
+
+    def curve(seed, cap, last):
+        return board.Curve(
+            "icgan", "gan", seed, [150, last], [9.0, 8.0], [2.0, 2.1], 1.0, "plateau", cap
+        ).__dict__
+
+    settings = {"chunk": 150, "patience": 2, "tol": 0.05, "n": 800, "max_iterations": 1500}
+    settings.update(wall_minutes=1.0, machine="m", written="w")
+    saved = {"settings": settings, "curves": [curve(0, 1500, 1500), curve(1, 3000, 1650)]}
+    row = next(x for x in board.convergence_lines(saved) if x.startswith("| icgan |"))
+    assert row.startswith("| icgan | 2 | 1500/1650 | 1500/3000 | plateau/plateau |")
+    saved["curves"][1] = curve(1, 1500, 1350)
+    row = next(x for x in board.convergence_lines(saved) if x.startswith("| icgan |"))
+    assert row.startswith("| icgan | 2 | 1500/1350 | 1500 | plateau/plateau |")
