@@ -509,9 +509,10 @@ def convergence_lines(
         " upswing; 'best' is each seed's lowest value and its iteration (selected on the "
         "metric itself, so optimistic); the curves show the whole run. fgan is the "
         "Jensen–Shannon f-GAN, the same game as the non-saturating GAN up to constants, "
-        "with dcgan's networks and seeds: on one machine the two curves are the same (as "
-        "on digits); curves measured on two machines need not be (the data and the "
-        "classifier are built there; see below where the weights differ). Class-"
+        "with dcgan's networks and seeds: scored with the same classifier weights the two "
+        "curves are the same, evaluation for evaluation (training repeats exactly); "
+        "under other weights they are not (a note below lists them where curves differ "
+        "in their weights). Class-"
         "conditional models sample balanced labels, so their IS_domain can exceed that of"
         " N real images."
         + data.note
