@@ -15,7 +15,7 @@ from fluidgan.gan.architectures import DISCRIMINATORS, GENERATORS
 from fluidgan.gan.architectures.icgan import Encoder
 from fluidgan.gan.config import load_config
 from fluidgan.gan.core import NetSpec
-from fluidgan.gan.data import load_dataset, match_channels
+from fluidgan.gan.data import ImageData, load_dataset, match_channels
 from fluidgan.gan.layers import SelfAttention
 
 
@@ -43,6 +43,22 @@ def test_icgan_encoder_at_a_size_with_three_halvings():
 def test_self_attention_keeps_at_least_one_key_channel():
     att = SelfAttention(4)  # 4 // 8 = 0 -> 1 key channel, 4 // 2 = 2 value channels
     assert att.f.out_channels == 1 and att.g.out_channels == 1 and att.h.out_channels == 2
+    att = SelfAttention(2)  # 2 // 2 = 1 value channel
+    assert att.f.out_channels == 1 and att.h.out_channels == 1
+
+
+def test_digits_span_the_full_range_and_unlabelled_data_has_no_classes():
+    """The digits' 0..16 ink levels map onto [-1, 1] exactly (blank paper -1, full ink 1);
+    an unlabelled set has 0 classes."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    data = load_dataset("digits", size=None, channels=1)
+    assert data.images.min() == -1.0 and data.images.max() == 1.0
+    want = torch.as_tensor(load_digits().images[5] / 8.0 - 1.0, dtype=torch.float32)
+    torch.testing.assert_close(data.images[5, 0], want)
+    assert data.num_classes == 10 and ImageData(data.images[:2]).num_classes == 0
+    assert np.array_equal(data.labels[:10].numpy(), load_digits().target[:10])
 
 
 def test_channel_conversions():

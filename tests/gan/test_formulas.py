@@ -128,6 +128,8 @@ def test_r1_is_evaluated_on_real_data_only():
     term = make_hook("r1", {"gamma": 3.0}).fn(Ctx("d", nn.Module(), None, Pair(disc, real, fake)))
     want = 0.5 * 3.0 * (torch.cos(real) ** 2).sum(1).mean()
     assert float(term.detach()) == pytest.approx(float(want), rel=1e-12)
+    default = make_hook("r1", {}).fn(Ctx("d", nn.Module(), None, Pair(disc, real, fake)))
+    assert float(default.detach()) == pytest.approx(float(want) * 10.0 / 3.0, rel=1e-12)  # γ = 10
 
 
 def test_penalty_hooks_average_patch_scores_per_sample():

@@ -154,6 +154,7 @@ def test_pixelwise_hook_needs_paired_pairs_and_weights_the_mean_l1():
     paired = Pair(nn.Module(), real, fake, paired=True)
     ctx = Ctx("g", nn.Module(), None, paired, None, DiscOutput(torch.zeros(1)))
     assert float(hook.fn(ctx)) == pytest.approx(2 * 2.0)
+    assert float(make_hook("pixelwise", {}).fn(ctx)) == pytest.approx(2.0)  # TP-GAN's λ = 1
     unpaired = Ctx("g", nn.Module(), None, Pair(nn.Module(), real, fake))
     with pytest.raises(UserError, match="paired"):
         hook.fn(unpaired)

@@ -71,6 +71,8 @@ def test_weight_matrices_finds_raw_weights_under_spectral_norm():
     shapes = sorted(tuple(w.shape) for w in weight_matrices(net))
     assert shapes == [(4, 3), (5, 2, 3, 3)]
     assert all(w.requires_grad for w in weight_matrices(net))
+    raw = net[0].parametrizations.weight.original  # the parameter, not W / σ
+    assert weight_matrices(net)[0] is raw and raw.is_leaf
 
 
 def test_top_singular_value_clamp():
