@@ -347,19 +347,28 @@ def resumable(saved: dict | None, name: str, seed: int, args: argparse.Namespace
     checkpoint is at its last iteration and that was stopped by a cap no higher than
     the new one, or by the plateau rule before ``--min-iterations``; one that plateaued
     after it is kept (rerunning it would give the same curve)."""
+    curve = saved_curve_of(saved, name, seed, args)
+    if curve is None:
+        return None
+    out = Path(args.runs) / f"converge{args.data.suffix}" / f"{name}_seed{seed}"
+    at, last = saved_iteration(out), curve.iterations[-1]
+    if curve.status == RUNNING:
+        return curve if at is not None and last <= at <= last + args.chunk else None
+    continues = curve.status == "plateau" or curve.max_iterations <= args.caps.get(
+        name, args.caps[""]
+    )
+    return curve if args.extend and continues and at == last else None
+
+
+def saved_curve_of(
+    saved: dict | None, name: str, seed: int, args: argparse.Namespace
+) -> Curve | None:
+    """The saved curve of (name, seed), where the results were measured under the same
+    protocol and it has at least one evaluation; else None."""
     if not (saved and same_protocol(saved["settings"], args)):
         return None
     for curve in saved_curves(saved):
-        if (curve.name, curve.seed) != (name, seed):
-            continue
-        out = Path(args.runs) / f"converge{args.data.suffix}" / f"{name}_seed{seed}"
-        at, last = saved_iteration(out), curve.iterations[-1]
-        if curve.status == RUNNING:
-            return curve if at is not None and last <= at <= last + args.chunk else None
-        continues = curve.status == "plateau" or curve.max_iterations <= args.caps.get(
-            name, args.caps[""]
-        )
-        if args.extend and continues and at == last:
+        if (curve.name, curve.seed) == (name, seed) and curve.iterations:
             return curve
     return None
 
@@ -641,16 +650,13 @@ def finished(saved: dict | None, name: str, seed: int, args: argparse.Namespace)
     by a cap no lower than the new one — kept as it is even where its checkpoint is gone
     (a fresh checkout): training is exactly repeatable, so rerunning it would only
     redraw the same curve."""
-    if not (args.extend and saved and same_protocol(saved["settings"], args)):
+    curve = saved_curve_of(saved, name, seed, args)
+    if not (args.extend and curve):
         return None
     cap, least = args.caps.get(name, args.caps[""]), args.mins.get(name, args.mins[""])
-    for curve in saved_curves(saved):
-        if (curve.name, curve.seed) != (name, seed) or not curve.iterations:
-            continue
-        plateau = curve.status == "plateau" and curve.iterations[-1] >= least
-        capped = curve.status == "max_iterations" and curve.max_iterations >= cap
-        return curve if plateau or capped else None
-    return None
+    plateau = curve.status == "plateau" and curve.iterations[-1] >= least
+    capped = curve.status == "max_iterations" and curve.max_iterations >= cap
+    return curve if plateau or capped else None
 
 
 def merge_curve(
